@@ -1,0 +1,37 @@
+/**
+ * Accounts: created by the orchestrator at `up`, stored on disk with salted
+ * scrypt hashes (never plain), checked by the login server.
+ *
+ * scrypt's cost is lowered from the usual N=2^14 to N=2^10: the login server's
+ * CPU per login is an emulation budget (at most 10 ms), and the real work that
+ * limits logins is the emulated capacity, not the hash.
+ */
+import { scryptSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { z } from 'zod'
+
+const SCRYPT = { N: 1024, r: 8, p: 1 } as const
+const KEY_BYTES = 32
+
+export const AccountRecord = z.object({
+  salt: z.string().regex(/^[0-9a-f]{32}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  N: z.number().int().positive()
+}).strict()
+export type AccountRecord = z.infer<typeof AccountRecord>
+
+export const AccountsFile = z.object({ version: z.literal(1), accounts: z.record(z.string(), AccountRecord) })
+export type AccountsFile = z.infer<typeof AccountsFile>
+
+export function hashPassword (password: string, salt: Buffer = randomBytes(16)): AccountRecord {
+  const hash = scryptSync(password, salt, KEY_BYTES, SCRYPT)
+  return { salt: salt.toString('hex'), hash: hash.toString('hex'), N: SCRYPT.N }
+}
+
+export function verifyPassword (password: string, rec: AccountRecord): boolean {
+  const hash = scryptSync(password, Buffer.from(rec.salt, 'hex'), KEY_BYTES, { ...SCRYPT, N: rec.N })
+  return timingSafeEqual(hash, Buffer.from(rec.hash, 'hex'))
+}
+
+/** What a peer keeps in its state directory to log in with. */
+export const Credentials = z.object({ account: z.string().min(1).max(64), password: z.string().min(1).max(256) }).strict()
+export type Credentials = z.infer<typeof Credentials>

@@ -1,0 +1,195 @@
+/**
+ * Every setting of a patchday process, parsed from environment variables in this
+ * one place. A bad value is refused with a ConfigError that names the variable;
+ * nothing silently falls back to a default.
+ *
+ * Durations are in *emulated* milliseconds: the process multiplies them by
+ * `timeScale` (real seconds per emulated second) before it waits. Rates are per
+ * emulated second for the same reason.
+ */
+import { ConfigError } from './errors.ts'
+import { RETRY_POLICIES } from './retry-policies.ts'
+
+interface IntSpec { kind: 'int', env: string, def?: number, min: number, max: number }
+interface FloatSpec { kind: 'float', env: string, def?: number, min: number, max: number }
+interface BoolSpec { kind: 'bool', env: string, def?: boolean }
+interface StrSpec { kind: 'string', env: string, def?: string, pattern?: RegExp }
+interface EnumSpec<V extends string> { kind: 'enum', env: string, def?: V, values: readonly V[] }
+interface ListSpec { kind: 'list', env: string, def?: string[] }
+type Spec = IntSpec | FloatSpec | BoolSpec | StrSpec | EnumSpec<string> | ListSpec
+
+const DAY_MS = 86_400_000
+const int = (env: string, def: number | undefined, min: number, max: number): IntSpec => ({ kind: 'int', env, def, min, max })
+const float = (env: string, def: number | undefined, min: number, max: number): FloatSpec => ({ kind: 'float', env, def, min, max })
+const bool = (env: string, def?: boolean): BoolSpec => ({ kind: 'bool', env, def })
+const str = (env: string, def?: string, pattern?: RegExp): StrSpec => ({ kind: 'string', env, def, pattern })
+const oneOf = <V extends string>(env: string, values: readonly V[], def?: V): EnumSpec<V> => ({ kind: 'enum', env, def, values })
+const list = (env: string, def?: string[]): ListSpec => ({ kind: 'list', env, def })
+const ms = (env: string, def: number, min = 0): IntSpec => int(env, def, min, DAY_MS)
+
+/** The schema. Defaults are documented in docs/config.md (generated from this table by `patchday config --markdown`). */
+export const CONFIG_SPEC = {
+  // identity and wiring (no defaults: the runtime must say)
+  runId: str('PATCHDAY_RUN_ID', undefined, /^[A-Za-z0-9._-]{1,64}$/),
+  peer: str('PATCHDAY_PEER', undefined, /^[A-Za-z0-9._-]{1,32}$/),
+  role: oneOf('PATCHDAY_ROLE', ['peer', 'login'] as const),
+  stateDir: str('PATCHDAY_STATE_DIR'),
+  seed: str('PATCHDAY_SEED', undefined, /^[A-Za-z0-9._-]{1,64}$/),
+  listenIp: str('PATCHDAY_LISTEN_IP', '127.0.0.1', /^[0-9.]{7,15}$/),
+  /** The address others dial (differs from listenIp in containers, where peers listen on 0.0.0.0). */
+  announceIp: str('PATCHDAY_ANNOUNCE_IP', '', /^([0-9.]{7,15})?$/),
+  port: int('PATCHDAY_PORT', 4001, 1, 65535),
+  loginAddr: str('PATCHDAY_LOGIN_ADDR', ''),
+  /** Comma list of `name=multiaddr`: the hard-coded bootstrap supernodes of a first boot. */
+  bootstrapAddrs: list('PATCHDAY_BOOTSTRAP_ADDRS', []),
+  timeScale: float('PATCHDAY_TIME_SCALE', 1, 0.001, 100),
+  logLevel: oneOf('PATCHDAY_LOG_LEVEL', ['debug', 'info', 'warn'] as const, 'info'),
+
+  // the peer as a machine
+  bootstrap: bool('PATCHDAY_BOOTSTRAP', false),
+  capacityClass: int('PATCHDAY_CAPACITY_CLASS', 1, 0, 3),
+  reachable: bool('PATCHDAY_REACHABLE', true),
+
+  // client behaviour
+  attachTimeoutMs: ms('PATCHDAY_ATTACH_TIMEOUT_MS', 5000, 1),
+  attachParallelMax: int('PATCHDAY_ATTACH_PARALLEL_MAX', 2, 1, 32),
+  attachCandidatesMax: int('PATCHDAY_ATTACH_CANDIDATES_MAX', 8, 1, 200),
+  loginTimeoutMs: ms('PATCHDAY_LOGIN_TIMEOUT_MS', 10_000, 1),
+  retryPolicy: oneOf('PATCHDAY_RETRY_POLICY', RETRY_POLICIES, 'full-jitter'),
+  retryBaseMs: ms('PATCHDAY_RETRY_BASE_MS', 1000),
+  retryCapMs: ms('PATCHDAY_RETRY_CAP_MS', 60_000),
+  /** Tries (rounds) per phase before the peer gives up for `giveUpPauseMs`; 0 = never gives up. */
+  retryAttemptsMax: int('PATCHDAY_RETRY_ATTEMPTS_MAX', 8, 0, 1_000_000),
+  /** Wait at least as long as a busy answer's retry hint (admission control, part of the tuned model). */
+  retryHonorHint: bool('PATCHDAY_RETRY_HONOR_HINT', false),
+  giveUpPauseMs: ms('PATCHDAY_GIVEUP_PAUSE_MS', 120_000),
+  heartbeatIntervalMs: ms('PATCHDAY_HEARTBEAT_INTERVAL_MS', 10_000, 1),
+  heartbeatTimeoutMs: ms('PATCHDAY_HEARTBEAT_TIMEOUT_MS', 5000, 1),
+  heartbeatMissMax: int('PATCHDAY_HEARTBEAT_MISS_MAX', 3, 1, 100),
+  hostCacheMax: int('PATCHDAY_HOST_CACHE_MAX', 200, 1, 10_000),
+  statsIntervalMs: ms('PATCHDAY_STATS_INTERVAL_MS', 10_000, 1),
+
+  // supernode capacities (emulated: they must bind before the host does)
+  slotsMax: int('PATCHDAY_SLOTS_MAX', 20, 1, 100_000),
+  snRequestRatePerS: float('PATCHDAY_SN_REQUEST_RATE_PER_S', 50, 0.01, 1_000_000),
+  snRequestBurst: int('PATCHDAY_SN_REQUEST_BURST', 50, 1, 1_000_000),
+  /** An attach that is not followed by a register within this time frees its slot; 0 = never (slot leak). */
+  pendingSlotDeadlineMs: ms('PATCHDAY_PENDING_SLOT_DEADLINE_MS', 15_000),
+  clientTimeoutMs: ms('PATCHDAY_CLIENT_TIMEOUT_MS', 35_000, 1),
+  snLinksMax: int('PATCHDAY_SN_LINKS_MAX', 4, 0, 64),
+  snExchangeIntervalMs: ms('PATCHDAY_SN_EXCHANGE_INTERVAL_MS', 10_000, 1),
+  snEntryTtlMs: ms('PATCHDAY_SN_ENTRY_TTL_MS', 60_000, 1),
+  snAlternativesMax: int('PATCHDAY_SN_ALTERNATIVES_MAX', 8, 0, 64),
+
+  // election
+  electIntervalMs: ms('PATCHDAY_ELECT_INTERVAL_MS', 5000, 1),
+  electMinCapacityClass: int('PATCHDAY_ELECT_MIN_CAPACITY_CLASS', 2, 0, 3),
+  electMinUptimeMs: ms('PATCHDAY_ELECT_MIN_UPTIME_MS', 10_000),
+  electPromoteProb: float('PATCHDAY_ELECT_PROMOTE_PROB', 0.25, 0, 1),
+  electLoadHigh: float('PATCHDAY_ELECT_LOAD_HIGH', 0.8, 0, 1),
+  electLoadLow: float('PATCHDAY_ELECT_LOAD_LOW', 0.3, 0, 1),
+  electBusyWindowMs: ms('PATCHDAY_ELECT_BUSY_WINDOW_MS', 30_000, 1),
+  electDemoteIdleMs: ms('PATCHDAY_ELECT_DEMOTE_IDLE_MS', 60_000, 1),
+  electDemoteProb: float('PATCHDAY_ELECT_DEMOTE_PROB', 0.1, 0, 1),
+  electMinSupernodes: int('PATCHDAY_ELECT_MIN_SUPERNODES', 2, 0, 10_000),
+
+  // login server capacities (emulated)
+  accountsFile: str('PATCHDAY_ACCOUNTS_FILE', ''),
+  loginConcurrencyMax: int('PATCHDAY_LOGIN_CONCURRENCY_MAX', 4, 1, 10_000),
+  loginQueueMax: int('PATCHDAY_LOGIN_QUEUE_MAX', 32, 0, 100_000),
+  loginRatePerS: float('PATCHDAY_LOGIN_RATE_PER_S', 10, 0.01, 100_000),
+  loginOverflow: oneOf('PATCHDAY_LOGIN_OVERFLOW', ['busy', 'timeout'] as const, 'busy'),
+  loginServiceMs: ms('PATCHDAY_LOGIN_SERVICE_MS', 50),
+  ticketTtlMs: ms('PATCHDAY_TICKET_TTL_MS', 3_600_000, 1)
+} as const satisfies Record<string, Spec>
+
+type ValueOf<S> = S extends IntSpec | FloatSpec ? number
+  : S extends BoolSpec ? boolean
+    : S extends EnumSpec<infer V> ? V
+      : S extends ListSpec ? string[]
+        : string
+
+type Spec_ = typeof CONFIG_SPEC
+export type PeerConfig = { -readonly [K in keyof Spec_]: ValueOf<Spec_[K]> }
+export type ConfigKey = keyof PeerConfig
+
+const TRUE = new Set(['1', 'true', 'yes', 'on'])
+const FALSE = new Set(['0', 'false', 'no', 'off'])
+
+function parseOne (spec: Spec, raw: string): unknown {
+  const bad = (why: string): never => { throw new ConfigError(spec.env, raw, why) }
+  switch (spec.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) bad('expected a whole number')
+      const n = Number(raw)
+      if (n < spec.min || n > spec.max) bad(`expected ${spec.min}..${spec.max}`)
+      return n
+    }
+    case 'float': {
+      const n = Number(raw)
+      if (raw.trim() === '' || !Number.isFinite(n)) bad('expected a number')
+      if (n < spec.min || n > spec.max) bad(`expected ${spec.min}..${spec.max}`)
+      return n
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase()
+      if (TRUE.has(v)) return true
+      if (FALSE.has(v)) return false
+      return bad('expected true or false')
+    }
+    case 'enum':
+      if (!spec.values.includes(raw)) bad(`expected one of ${spec.values.join(', ')}`)
+      return raw
+    case 'list':
+      return raw.split(',').map(s => s.trim()).filter(s => s.length > 0)
+    case 'string':
+      if (spec.pattern !== undefined && !spec.pattern.test(raw)) bad(`does not match ${String(spec.pattern)}`)
+      return raw
+  }
+}
+
+/** Parse the environment into a complete config; throws ConfigError naming the first bad variable. */
+export function parseConfig (env: Record<string, string | undefined>): PeerConfig {
+  const out: Record<string, unknown> = {}
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as Array<[string, Spec]>) {
+    const raw = env[spec.env]
+    if (raw === undefined) {
+      if (spec.def === undefined) throw new ConfigError(spec.env, undefined, 'is required')
+      out[key] = spec.def
+    } else {
+      out[key] = parseOne(spec, raw)
+    }
+  }
+  const config = out as PeerConfig
+  if (config.role === 'peer' && config.loginAddr === '') throw new ConfigError('PATCHDAY_LOGIN_ADDR', '', 'is required for role peer')
+  if (config.role === 'login' && config.accountsFile === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login')
+  if (config.retryBaseMs > config.retryCapMs) throw new ConfigError('PATCHDAY_RETRY_BASE_MS', String(config.retryBaseMs), 'must not exceed PATCHDAY_RETRY_CAP_MS')
+  if (config.electLoadLow > config.electLoadHigh) throw new ConfigError('PATCHDAY_ELECT_LOAD_LOW', String(config.electLoadLow), 'must not exceed PATCHDAY_ELECT_LOAD_HIGH')
+  return config
+}
+
+/** The inverse: environment variables for the settings given (the orchestrator's side). */
+export function configToEnv (config: Partial<PeerConfig>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(config)) {
+    const spec = (CONFIG_SPEC as Record<string, Spec>)[key]
+    if (spec === undefined) throw new ConfigError(key, String(value), 'is not a setting')
+    if (value === undefined) continue
+    env[spec.env] = Array.isArray(value) ? value.join(',') : String(value)
+  }
+  return env
+}
+
+/** The env name of a setting (for error messages that should name what the user can change). */
+export function envName (key: ConfigKey): string {
+  return CONFIG_SPEC[key].env
+}
+
+/** Documentation rows: [key, env, default, range]. */
+export function configRows (): Array<[string, string, string, string]> {
+  return (Object.entries(CONFIG_SPEC) as Array<[string, Spec]>).map(([key, s]) => {
+    const def = s.def === undefined ? '(required)' : Array.isArray(s.def) ? s.def.join(',') : String(s.def)
+    const range = s.kind === 'int' || s.kind === 'float' ? `${s.min}..${s.max}` : s.kind === 'enum' ? s.values.join(' \\| ') : s.kind
+    return [key, s.env, def, range]
+  })
+}

@@ -1,0 +1,26 @@
+/** Named errors shared by the peer and the orchestrator. Tests assert `name`, never message text. */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  readonly variable: string
+  constructor (variable: string, value: string | undefined, why: string) {
+    super(value === undefined ? `${variable} ${why}` : `${variable}=${JSON.stringify(value)}: ${why}`)
+    this.variable = variable
+  }
+}
+
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError'
+}
+
+export class MessageTooLargeError extends Error {
+  override name = 'MessageTooLargeError'
+}
+
+export class InvalidTicketError extends Error {
+  override name = 'InvalidTicketError'
+}
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError'
+}

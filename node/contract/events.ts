@@ -1,0 +1,154 @@
+/**
+ * The event contract: every log line that the orchestrator's analysis reads.
+ *
+ * Peers log pino JSON lines. Every line carries the bindings below plus `ev`, the
+ * event name; the payload fields per event are listed in `EventPayloads`. The
+ * human-readable `msg` is for people and is never parsed. docs/events.md
+ * documents the same contract in prose; test/unit/events-doc.test.ts checks that
+ * the two agree.
+ */
+
+/** Roles a process can have. A peer switches between client and supernode at runtime. */
+export type Role = 'client' | 'supernode' | 'login' | 'orchestrator'
+
+/** Fields that every event line carries (pino bindings plus pino's own `time`). */
+export interface EventBase {
+  /** Epoch milliseconds (pino's `time`). */
+  time: number
+  /** Run id. */
+  run: string
+  /** Peer id in the run (`p-017`, `login`, `orchestrator`), not the libp2p id. */
+  peer: string
+  /** Incarnation: 1 on the first boot of this peer in the run, +1 on each restart. */
+  inc: number
+  /** Role at the moment the line was written. */
+  role: Role
+  /** Event name. */
+  ev: EventName
+}
+
+/** A supernode as peers know it: from host caches, gossip and busy answers. */
+export interface SupernodeRef {
+  /** Peer name (`p-003`). */
+  name: string
+  /** Full multiaddr with `/p2p/<id>`. */
+  addr: string
+}
+
+export type AttachFailure = 'busy' | 'timeout' | 'refused' | 'not-supernode' | 'error'
+export type LoginFailure = 'busy' | 'timeout' | 'rejected' | 'error'
+export type OfflineReason = 'heartbeat-lost' | 'supernode-gone' | 'session-unknown' | 'demoted'
+export type ClientLeftReason = 'timeout' | 'closed' | 'detached' | 'pending-expired' | 'demoted'
+
+export interface EventPayloads {
+  /** The process is up and listening. */
+  boot: {
+    pid: number
+    addr: string
+    /** 0..3; the election needs at least `electMinCapacityClass`. */
+    capacityClass: number
+    bootstrap: boolean
+    hostCacheSize: number
+    /** True when the host cache had to be seeded from the bootstrap list. */
+    firstBoot: boolean
+  }
+  /** Graceful stop (SIGTERM/SIGINT). A SIGKILL leaves no shutdown line. */
+  shutdown: { signal: string }
+  /** One attach try at one supernode. */
+  'attach.ok': { sn: string, latencyMs: number, round: number }
+  'attach.failed': { sn: string, reason: AttachFailure, latencyMs: number, round: number, error?: string }
+  /** A whole round over the host cache failed; `delayMs` is the retry policy's wait. */
+  'attach.round-failed': { round: number, tried: number, delayMs: number }
+  'login.ok': { latencyMs: number, attempt: number }
+  'login.failed': { reason: LoginFailure, latencyMs: number, attempt: number, detail?: string }
+  /** The retry policy's attempt limit was reached; the peer pauses `pauseMs` like a user giving up. */
+  'login.gaveup': { attempts: number, pauseMs: number, phase: 'attach' | 'login' }
+  'register.ok': { sn: string }
+  'register.failed': { sn: string, reason: string }
+  /** The peer is logged in and registered at a supernode (clients) or serving (supernodes). */
+  online: { sn: string | null, sinceBootMs: number }
+  offline: { reason: OfflineReason, sn: string | null }
+  'heartbeat.lost': { sn: string, missed: number }
+  promoted: { reason: string, uptimeMs: number }
+  demoted: { reason: string, clients: number }
+  /** Supernode side. */
+  'client.joined': { client: string, clients: number, slotsMax: number }
+  'client.left': { client: string, reason: ClientLeftReason, clients: number }
+  /** Supernode side: an attach or request turned away. */
+  'sn.rejected': { client: string, reason: 'full' | 'budget' | 'not-supernode', pending: number, clients: number }
+  /** Login server side, one per request. */
+  'login.served': { account: string, outcome: 'ok' | 'rejected' | 'busy' | 'dropped', reason?: string, queueMs: number, cpuUs: number }
+  /** A malformed, oversized or forged message was refused; the process goes on. */
+  'msg.invalid': { protocol: string, from: string, error: string }
+  'ticket.rejected': { client: string, error: string }
+  /** Periodic counters, cumulative since boot. */
+  stats: {
+    msgsSent: number
+    msgsRecv: number
+    bytesSent: number
+    bytesRecv: number
+    peersContacted: number
+    dialsOk: number
+    dialsFailed: number
+    cpuUserUs: number
+    cpuSystemUs: number
+    rssBytes: number
+    clients?: number
+  }
+  /** Orchestrator: host monitor sample. */
+  'host.sample': { cpuBusy: number, load1: number, memAvailableBytes: number, cores: number }
+  /** Orchestrator: lifecycle of the network. */
+  'net.up': { peers: number, seed: string }
+  'net.steady': { online: number, peers: number, elapsedMs: number }
+  'net.down': { stopped: number, killed: number }
+}
+
+export type EventName = keyof EventPayloads
+
+export type PeerEvent<E extends EventName = EventName> = E extends EventName
+  ? EventBase & { ev: E } & EventPayloads[E]
+  : never
+
+/** Every event name, at run time (kept in step with EventPayloads by the type below). */
+export const EVENT_NAMES = [
+  'boot', 'shutdown',
+  'attach.ok', 'attach.failed', 'attach.round-failed',
+  'login.ok', 'login.failed', 'login.gaveup',
+  'register.ok', 'register.failed',
+  'online', 'offline', 'heartbeat.lost',
+  'promoted', 'demoted',
+  'client.joined', 'client.left', 'sn.rejected',
+  'login.served', 'msg.invalid', 'ticket.rejected',
+  'stats', 'host.sample',
+  'net.up', 'net.steady', 'net.down'
+] as const satisfies readonly EventName[]
+
+type Missing = Exclude<EventName, (typeof EVENT_NAMES)[number]>
+// Compile-time check: a name added to EventPayloads but not to EVENT_NAMES fails here.
+const _allListed: Missing extends never ? true : Missing = true
+void _allListed
+
+const NAMES = new Set<string>(EVENT_NAMES)
+
+export function isEventName (value: unknown): value is EventName {
+  return typeof value === 'string' && NAMES.has(value)
+}
+
+/**
+ * Parse one log line into an event, or return undefined for lines that are not
+ * contract events (pino lines without `ev`, partial last lines, garbage).
+ */
+export function parseEventLine (line: string): PeerEvent | undefined {
+  if (line.length === 0 || line.charCodeAt(0) !== 123 /* { */) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined
+    throw err
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Record<string, unknown>
+  if (!isEventName(v.ev) || typeof v.time !== 'number' || typeof v.peer !== 'string') return undefined
+  return v as unknown as PeerEvent
+}

@@ -1,0 +1,37 @@
+/** The libp2p node every patchday process runs: TCP, Noise, yamux and nothing else. */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { PrivateKey } from '@libp2p/interface'
+import { CONNECTION_MANAGER, CONNECTION_MONITOR } from './constants.ts'
+
+export interface NodeInit {
+  privateKey: PrivateKey
+  listenIp: string
+  /** Address others dial; empty = listenIp. */
+  announceIp?: string
+  port: number
+}
+
+export async function createNode (init: NodeInit): Promise<Libp2p> {
+  const announce = init.announceIp !== undefined && init.announceIp !== '' ? [`/ip4/${init.announceIp}/tcp/${init.port}`] : []
+  // Outbound connections leave from our own 127.x address, so that a supernode
+  // sees each peer as a distinct source (the TCP type does not declare localAddress).
+  const dialOpts = init.listenIp !== '0.0.0.0' ? { localAddress: init.listenIp } : {}
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: [`/ip4/${init.listenIp}/tcp/${init.port}`], announce },
+    transports: [tcp({ dialOpts: dialOpts as Record<string, unknown> })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { ...CONNECTION_MANAGER },
+    connectionMonitor: { ...CONNECTION_MONITOR }
+  })
+}
+
+/** The multiaddr others should dial, with /p2p/. */
+export function ownAddr (node: Libp2p, init: NodeInit): string {
+  const ip = init.announceIp !== undefined && init.announceIp !== '' ? init.announceIp : init.listenIp
+  return `/ip4/${ip}/tcp/${init.port}/p2p/${node.peerId.toString()}`
+}

@@ -1,0 +1,56 @@
+/**
+ * One request, one response, on a fresh stream: the shape of every patchday
+ * exchange. Counts messages for the signalling statistics, and turns a peer's
+ * misbehaviour into named errors for the caller to log as events.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import type { z } from 'zod'
+import { framed, readMessage, writeMessage } from './protocol/codec.ts'
+import { InvalidMessageError, MessageTooLargeError } from './contract/errors.ts'
+import type { Stats } from './stats.ts'
+import type { EventLog } from './log.ts'
+import { REQUEST_READ_TIMEOUT_MS } from './constants.ts'
+
+export async function request<S extends z.ZodType> (conn: Connection, protocol: string, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
+  stats.contact(conn.remotePeer.toString())
+  const stream = await conn.newStream(protocol, { signal })
+  try {
+    const lp = framed(stream)
+    stats.sent(await writeMessage(lp, msg, { signal }))
+    const res = await readMessage(lp, schema, { signal }, n => { stats.recv(n) })
+    await stream.close({ signal }).catch(() => { stream.abort(new Error('close failed')) })
+    return res
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
+
+/** A protocol handler body: gets the validated request, returns the response (or undefined to send none). */
+export type Handler<S extends z.ZodType> = (req: z.infer<S>, conn: Connection, stream: Stream) => Promise<unknown>
+
+/**
+ * Wrap a handler: read and validate one request with a deadline, answer, close.
+ * A malformed or oversized request is logged as `msg.invalid` and the stream is
+ * reset; the process goes on.
+ */
+export function serve<S extends z.ZodType> (protocol: string, schema: S, stats: Stats, log: EventLog, handler: Handler<S>) {
+  return async (stream: Stream, conn: Connection): Promise<void> => {
+    const signal = AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS)
+    stats.contact(conn.remotePeer.toString())
+    try {
+      const lp = framed(stream)
+      const req = await readMessage(lp, schema, { signal }, n => { stats.recv(n) })
+      const res = await handler(req, conn, stream)
+      if (res !== undefined) stats.sent(await writeMessage(lp, res))
+      await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+    } catch (err) {
+      if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) {
+        log.event('msg.invalid', { protocol, from: conn.remotePeer.toString(), error: err.name })
+      } else {
+        log.debug({ protocol, from: conn.remotePeer.toString(), err: (err as Error).name }, 'request failed')
+      }
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * The client role: attach to a supernode from the host cache, log in with the
+ * login server, register the ticket at the supernode, then stay online with
+ * heartbeats until the supernode goes away.
+ *
+ * Attach tries up to `attachCandidatesMax` cached supernodes per round,
+ * `attachParallelMax` at a time, each with `attachTimeoutMs`; between failed
+ * rounds and failed logins it waits as the retry policy says, and after
+ * `retryAttemptsMax` it gives up for `giveUpPauseMs`, like a user who tries later.
+ */
+import type { Libp2p } from 'libp2p'
+import type { Connection } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse, type SnInfo, type Ticket } from '../protocol/messages.ts'
+import { request } from '../rpc.ts'
+import { INITIAL_RETRY_STATE, nextRetry, type RetryPolicy, type RetryState } from '../contract/retry-policies.ts'
+import type { HostCache } from '../host-cache.ts'
+import type { Clock } from '../clock.ts'
+import type { EventLog } from '../log.ts'
+import type { Stats } from '../stats.ts'
+import type { Rng } from '../contract/rng.ts'
+import type { PeerConfig } from '../contract/config.ts'
+import type { Credentials } from '../contract/accounts.ts'
+import type { AttachFailure, OfflineReason, SupernodeRef } from '../contract/events.ts'
+import { isAbort } from '../abort.ts'
+
+export type ClientSettings = Pick<PeerConfig, 'attachTimeoutMs' | 'attachParallelMax' | 'attachCandidatesMax' | 'loginTimeoutMs' |
+'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'giveUpPauseMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax'>
+
+export interface ClientComponents {
+  node: Libp2p
+  name: string
+  clock: Clock
+  log: EventLog
+  stats: Stats
+  rng: Rng
+  cache: HostCache
+  settings: ClientSettings
+  credentials: Credentials
+  loginAddr: string
+  bootstrap: SupernodeRef[]
+  bootAt: number
+  /** Told when the peer is online at a supernode and when it drops off. */
+  onOnline: (sn: string) => void
+  onOffline: (reason: OfflineReason, sn: string) => void
+}
+
+interface Attached { name: string, conn: Connection }
+
+/** How long a ticket must still be valid to be worth presenting (real ms). */
+const TICKET_MARGIN_MS = 1000
+
+export class Client {
+  private readonly c: ClientComponents
+  private readonly s: ClientSettings
+  private readonly policy: RetryPolicy
+  ticket: Ticket | null = null
+  /** When a supernode last turned this peer away as busy (emulated ms): the election's demand signal. */
+  lastBusyAt: number | null = null
+  /** The largest retry hint of the current attach round's busy answers (emulated ms). */
+  private roundHintMs = 0
+
+  constructor (c: ClientComponents) {
+    this.c = c
+    this.s = c.settings
+    this.policy = { policy: this.s.retryPolicy, baseMs: this.s.retryBaseMs, capMs: this.s.retryCapMs, attemptsMax: this.s.retryAttemptsMax }
+  }
+
+  get ticketValid (): boolean { return this.ticket !== null && this.ticket.exp - Date.now() > TICKET_MARGIN_MS }
+
+  /**
+   * One session: attach, log in if needed, register, heartbeats until lost.
+   * Returns whether it got online; throws only on abort.
+   */
+  async session (signal: AbortSignal): Promise<boolean> {
+    const sn = await this.attach(signal)
+    try {
+      if (!this.ticketValid) this.ticket = await this.login(signal)
+      const ticket = this.ticket
+      if (ticket === null) return false
+      const reg = await request(sn.conn, PROTOCOL_SN, { t: 'register', ticket }, SnResponse, this.c.stats, this.c.clock.timeout(this.s.attachTimeoutMs, signal))
+        .catch((err: unknown) => { if (signal.aborted) throw err; return { t: 'rejected' as const, reason: (err as Error).name } })
+      if (reg.t !== 'registered') {
+        const reason = reg.t === 'rejected' ? reg.reason : reg.t
+        this.c.log.event('register.failed', { sn: sn.name, reason })
+        if (reason === 'invalid-ticket') this.ticket = null
+        return false
+      }
+      this.c.log.event('register.ok', { sn: sn.name })
+      this.c.onOnline(sn.name)
+      const reason = await this.heartbeats(sn, signal)
+      this.c.onOffline(reason, sn.name)
+      return true
+    } finally {
+      // Leaving on purpose (promotion, shutdown): free the slot at once instead of by timeout.
+      if (signal.aborted && sn.conn.status === 'open') await this.detach(sn)
+      await sn.conn.close().catch((err: unknown) => { sn.conn.abort(err as Error) })
+    }
+  }
+
+  private async detach (sn: Attached): Promise<void> {
+    try {
+      await request(sn.conn, PROTOCOL_SN, { t: 'detach' }, SnResponse, this.c.stats, AbortSignal.timeout(1000))
+    } catch (err) {
+      this.c.log.debug({ sn: sn.name, err: (err as Error).name }, 'detach failed')
+    }
+  }
+
+  private seedIfEmpty (): void {
+    if (this.c.cache.size > 0) return
+    const now = this.c.clock.now()
+    for (const b of this.c.bootstrap) this.c.cache.learn(b.name, b.addr, null, now)
+  }
+
+  /** Wait after a failure as the policy says; after the attempt limit, pause like a user giving up. */
+  async backoff (state: RetryState, phase: 'attach' | 'login', hintMs: number, signal: AbortSignal): Promise<{ state: RetryState, delayMs: number, gaveUp: boolean }> {
+    const next = nextRetry(this.policy, state, () => this.c.rng.next())
+    if (next.giveUp) {
+      this.c.log.event('login.gaveup', { attempts: next.state.failures, pauseMs: this.s.giveUpPauseMs, phase })
+      await this.c.clock.sleep(this.s.giveUpPauseMs, signal)
+      return { state: INITIAL_RETRY_STATE, delayMs: this.s.giveUpPauseMs, gaveUp: true }
+    }
+    const delayMs = Math.max(next.delayMs, hintMs)
+    return { state: next.state, delayMs, gaveUp: false }
+  }
+
+  async attach (signal: AbortSignal): Promise<Attached> {
+    let retry = INITIAL_RETRY_STATE
+    for (let round = 1; ; round++) {
+      this.seedIfEmpty()
+      const candidates = this.c.cache.candidates(this.s.attachCandidatesMax, xs => this.c.rng.shuffle(xs))
+      const won = await this.attachRound(candidates.map(e => ({ name: e.name, addr: e.addr })), round, signal)
+      if (won !== null) return won
+      const b = await this.backoff(retry, 'attach', this.s.retryHonorHint ? this.roundHintMs : 0, signal)
+      retry = b.state
+      if (b.gaveUp) continue
+      this.c.log.event('attach.round-failed', { round, tried: candidates.length, delayMs: b.delayMs })
+      await this.c.clock.sleep(b.delayMs, signal)
+    }
+  }
+
+  private async attachRound (candidates: SupernodeRef[], round: number, signal: AbortSignal): Promise<Attached | null> {
+    const won = new AbortController()
+    const laneSignal = AbortSignal.any([signal, won.signal])
+    let winner: Attached | null = null
+    let next = 0
+    this.roundHintMs = 0
+    const lane = async (): Promise<void> => {
+      while (winner === null && next < candidates.length && !laneSignal.aborted) {
+        const sn = candidates[next++] as SupernodeRef
+        const got = await this.tryAttach(sn, round, laneSignal)
+        if (got === null) continue
+        if (winner === null) {
+          winner = got
+          won.abort()
+        } else {
+          await this.detach(got)
+          await got.conn.close().catch((err: unknown) => { got.conn.abort(err as Error) })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.s.attachParallelMax, candidates.length) }, lane))
+    if (signal.aborted) {
+      const w = winner as Attached | null
+      if (w !== null) await w.conn.close().catch((err: unknown) => { w.conn.abort(err as Error) })
+      signal.throwIfAborted()
+    }
+    return winner
+  }
+
+  private learn (list: SnInfo[]): void {
+    const now = this.c.clock.now()
+    for (const sn of list) if (sn.name !== this.c.name) this.c.cache.learn(sn.name, sn.addr, sn.load, now - sn.ageMs)
+  }
+
+  private attachFailed (sn: SupernodeRef, reason: AttachFailure, t0: number, round: number, error?: string): null {
+    this.c.log.event('attach.failed', { sn: sn.name, reason, latencyMs: Math.round(performance.now() - t0), round, ...(error !== undefined ? { error } : {}) })
+    return null
+  }
+
+  /** One attach try; null when it failed (logged), the connection when it worked. */
+  private async tryAttach (sn: SupernodeRef, round: number, laneSignal: AbortSignal): Promise<Attached | null> {
+    const { node, clock, cache, stats } = this.c
+    const t0 = performance.now()
+    const signal = clock.timeout(this.s.attachTimeoutMs, laneSignal)
+    let conn: Connection
+    try {
+      conn = await node.dial(multiaddr(sn.addr), { signal })
+      stats.dialsOk++
+    } catch (err) {
+      stats.dialsFailed++
+      if (laneSignal.aborted) return null
+      cache.fail(sn.name)
+      return this.attachFailed(sn, signal.aborted ? 'timeout' : 'refused', t0, round, (err as Error).name)
+    }
+    try {
+      const res = await request(conn, PROTOCOL_SN, { t: 'attach', name: this.c.name }, SnResponse, stats, signal)
+      if (res.t === 'attached') {
+        cache.ok(sn.name, clock.now())
+        this.c.log.event('attach.ok', { sn: sn.name, latencyMs: Math.round(performance.now() - t0), round })
+        return { name: sn.name, conn }
+      }
+      await conn.close().catch((err: unknown) => { conn.abort(err as Error) })
+      if (res.t === 'busy') {
+        this.lastBusyAt = clock.now()
+        this.roundHintMs = Math.max(this.roundHintMs, res.retryAfterMs)
+        this.learn(res.alternatives)
+        cache.learn(sn.name, sn.addr, 1, clock.now())
+        return this.attachFailed(sn, 'busy', t0, round)
+      }
+      if (res.t === 'not-supernode') {
+        this.learn(res.alternatives)
+        cache.forget(sn.name)
+        return this.attachFailed(sn, 'not-supernode', t0, round)
+      }
+      cache.fail(sn.name)
+      return this.attachFailed(sn, 'error', t0, round, `unexpected ${res.t}`)
+    } catch (err) {
+      conn.abort(err as Error)
+      if (laneSignal.aborted) return null
+      cache.fail(sn.name)
+      return this.attachFailed(sn, signal.aborted ? 'timeout' : 'error', t0, round, (err as Error).name)
+    }
+  }
+
+  /** Log in until it works (or the signal aborts); returns the ticket. */
+  async login (signal: AbortSignal): Promise<Ticket> {
+    let retry = INITIAL_RETRY_STATE
+    for (let attempt = 1; ; attempt++) {
+      const t0 = performance.now()
+      const s = this.c.clock.timeout(this.s.loginTimeoutMs, signal)
+      let res: LoginResponse | null = null
+      let error = ''
+      let conn: Connection | null = null
+      try {
+        conn = await this.c.node.dial(multiaddr(this.c.loginAddr), { signal: s })
+        res = await request(conn, PROTOCOL_LOGIN, { t: 'login', ...this.c.credentials }, LoginResponse, this.c.stats, s)
+      } catch (err) {
+        if (signal.aborted) throw err
+        error = (err as Error).name
+      } finally {
+        const cn = conn
+        if (cn !== null) await cn.close().catch((err: unknown) => { cn.abort(err as Error) })
+      }
+      const latencyMs = Math.round(performance.now() - t0)
+      if (res?.t === 'ok') {
+        this.c.log.event('login.ok', { latencyMs, attempt })
+        return res.ticket
+      }
+      let hintMs = 0
+      if (res === null) {
+        this.c.log.event('login.failed', { reason: s.aborted ? 'timeout' : 'error', latencyMs, attempt, detail: error })
+      } else if (res.t === 'busy') {
+        this.c.log.event('login.failed', { reason: 'busy', latencyMs, attempt })
+        if (this.s.retryHonorHint) hintMs = res.retryAfterMs
+      } else {
+        this.c.log.event('login.failed', { reason: 'rejected', latencyMs, attempt, detail: res.reason })
+      }
+      const b = await this.backoff(retry, 'login', hintMs, signal)
+      retry = b.state
+      if (!b.gaveUp) await this.c.clock.sleep(b.delayMs, signal)
+    }
+  }
+
+  /** Heartbeats until the supernode is lost; returns why. */
+  private async heartbeats (sn: Attached, signal: AbortSignal): Promise<OfflineReason> {
+    const { clock, stats, cache } = this.c
+    let missed = 0
+    const closed = new AbortController()
+    const onClose = (): void => { closed.abort() }
+    sn.conn.addEventListener('close', onClose, { once: true })
+    try {
+      for (;;) {
+        try {
+          await clock.sleep(this.s.heartbeatIntervalMs, AbortSignal.any([signal, closed.signal]))
+        } catch (err) {
+          if (signal.aborted || !closed.signal.aborted) throw err
+        }
+        if (closed.signal.aborted || sn.conn.status !== 'open') return 'supernode-gone'
+        try {
+          const res = await request(sn.conn, PROTOCOL_SN, { t: 'heartbeat' }, SnResponse, stats, clock.timeout(this.s.heartbeatTimeoutMs, signal))
+          if (res.t === 'alive') {
+            missed = 0
+            this.learn(res.supernodes)
+            cache.ok(sn.name, clock.now())
+            continue
+          }
+          if (res.t === 'unknown' || res.t === 'not-supernode') return 'session-unknown'
+          missed++
+        } catch (err) {
+          if (signal.aborted) throw err
+          if (sn.conn.status !== 'open') return 'supernode-gone'
+          if (!isAbort(err)) this.c.log.debug({ sn: sn.name, err: (err as Error).name }, 'heartbeat failed')
+          missed++
+        }
+        if (missed >= this.s.heartbeatMissMax) {
+          this.c.log.event('heartbeat.lost', { sn: sn.name, missed })
+          return 'heartbeat-lost'
+        }
+      }
+    } finally {
+      sn.conn.removeEventListener('close', onClose)
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The shape of a network, as a pure function of (options, seed): which peers
+ * exist, their addresses, which are bootstrap supernodes, their capacity class.
+ * Every runtime starts the same plan.
+ */
+import { createRng } from '../node/contract/rng.ts'
+import type { PeerConfig } from '../node/contract/config.ts'
+import { UsageError } from './errors.ts'
+
+export const PEERS_MAX = 5000
+export const LOGIN_NAME = 'login'
+export const LOGIN_PORT = 4000
+export const PEER_PORT = 4001
+
+export interface NetworkOptions {
+  peers: number
+  seed: string
+  /** Bootstrap supernodes; default max(2, ceil(peers / 40)). */
+  bootstrap?: number
+  /** Share of peers with capacity class >= 2 (eligible for election). */
+  capableShare?: number
+  /** Share of peers that are reachable (no NAT). */
+  reachableShare?: number
+  /** Settings for every peer (and the login server). */
+  settings?: Partial<PeerConfig>
+}
+
+export interface PeerPlan {
+  name: string
+  index: number
+  ip: string
+  bootstrap: boolean
+  capacityClass: number
+  reachable: boolean
+}
+
+export interface NetworkPlan {
+  seed: string
+  login: { name: string, ip: string, port: number }
+  peers: PeerPlan[]
+  settings: Partial<PeerConfig>
+}
+
+/** Peer i (1-based) gets its own loopback address: libp2p limits inbound connections per source address. */
+export function peerIp (i: number): string {
+  if (!Number.isInteger(i) || i < 1 || i > PEERS_MAX) throw new UsageError(`peer index ${i} out of range 1..${PEERS_MAX}`)
+  return `127.2.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`
+}
+
+export function peerName (i: number, total: number): string {
+  return `p-${String(i).padStart(Math.max(3, String(total).length), '0')}`
+}
+
+export function planNetwork (o: NetworkOptions): NetworkPlan {
+  if (!Number.isInteger(o.peers) || o.peers < 1 || o.peers > PEERS_MAX) throw new UsageError(`--peers must be 1..${PEERS_MAX}, got ${o.peers}`)
+  const bootstrap = o.bootstrap ?? Math.min(o.peers, Math.max(2, Math.ceil(o.peers / 40)))
+  if (!Number.isInteger(bootstrap) || bootstrap < 1 || bootstrap > o.peers) throw new UsageError(`--bootstrap must be 1..${o.peers}, got ${bootstrap}`)
+  const capable = o.capableShare ?? 0.3
+  const reachable = o.reachableShare ?? 0.9
+  for (const [flag, v] of [['capable share', capable], ['reachable share', reachable]] as const) {
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`${flag} must be 0..1, got ${v}`)
+  }
+  const rng = createRng(`${o.seed}/network`)
+  const peers: PeerPlan[] = []
+  for (let i = 1; i <= o.peers; i++) {
+    const isBootstrap = i <= bootstrap
+    peers.push({
+      name: peerName(i, o.peers),
+      index: i,
+      ip: peerIp(i),
+      bootstrap: isBootstrap,
+      // Bootstrap supernodes are well provisioned; others draw their class.
+      capacityClass: isBootstrap ? 3 : rng.next() < capable ? 2 + rng.int(0, 1) : rng.int(0, 1),
+      reachable: isBootstrap || rng.next() < reachable
+    })
+  }
+  return { seed: o.seed, login: { name: LOGIN_NAME, ip: '127.1.0.1', port: LOGIN_PORT }, peers, settings: o.settings ?? {} }
+}

@@ -1,0 +1,102 @@
+/**
+ * One folder per run (Testground): runs/<run-id>/ holds run.json (what was
+ * started, with the seed), accounts.json, peers/<name>/ (each peer's state
+ * directory: identity, credentials, host cache, boot count), logs/<name>.log
+ * (its pino lines), and pids/ (the local runtime's process records).
+ * runs/current names the run that `status`, `logs` and `down` act on by default.
+ */
+import { mkdir, readFile, writeFile, rename, readdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+import { RunNotFoundError } from './errors.ts'
+
+export const RunMeta = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  seed: z.string(),
+  runtime: z.string(),
+  createdAt: z.string(),
+  timeScale: z.number(),
+  peers: z.array(z.object({ name: z.string(), ip: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),
+  login: z.object({ name: z.string(), addr: z.string() })
+})
+export type RunMeta = z.infer<typeof RunMeta>
+
+export function defaultRunsDir (): string {
+  return resolve(process.env.PATCHDAY_RUNS_DIR ?? 'runs')
+}
+
+export class RunDir {
+  readonly root: string
+  readonly runId: string
+  constructor (runsDir: string, runId: string) {
+    this.root = join(runsDir, runId)
+    this.runId = runId
+  }
+
+  get metaFile (): string { return join(this.root, 'run.json') }
+  get accountsFile (): string { return join(this.root, 'accounts.json') }
+  get logsDir (): string { return join(this.root, 'logs') }
+  get pidsDir (): string { return join(this.root, 'pids') }
+  stateDir (name: string): string { return join(this.root, 'peers', name) }
+  logFile (name: string): string { return join(this.logsDir, `${name}.log`) }
+  errFile (name: string): string { return join(this.logsDir, `${name}.err`) }
+
+  async create (): Promise<void> {
+    await mkdir(this.logsDir, { recursive: true })
+    await mkdir(this.pidsDir, { recursive: true })
+    await mkdir(join(this.root, 'peers'), { recursive: true })
+  }
+
+  async writeMeta (meta: RunMeta): Promise<void> {
+    await writeJsonAtomic(this.metaFile, meta)
+  }
+
+  async readMeta (): Promise<RunMeta> {
+    return RunMeta.parse(JSON.parse(await readFile(this.metaFile, 'utf8')))
+  }
+}
+
+export async function writeJsonAtomic (path: string, value: unknown): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(value, null, 2))
+  await rename(`${path}.tmp`, path)
+}
+
+const CURRENT = 'current'
+
+export async function setCurrentRun (runsDir: string, runId: string): Promise<void> {
+  await mkdir(runsDir, { recursive: true })
+  await writeFile(join(runsDir, `${CURRENT}.tmp`), runId + '\n')
+  await rename(join(runsDir, `${CURRENT}.tmp`), join(runsDir, CURRENT))
+}
+
+/** The run named, or the current one; a clear error when there is none. */
+export async function resolveRun (runsDir: string, runId?: string): Promise<RunDir> {
+  let id = runId
+  if (id === undefined) {
+    try {
+      id = (await readFile(join(runsDir, CURRENT), 'utf8')).trim()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      throw new RunNotFoundError(`no run in ${runsDir}: start one with 'patchday up'`)
+    }
+  }
+  const dir = new RunDir(runsDir, id)
+  try {
+    await readFile(dir.metaFile)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    throw new RunNotFoundError(`run ${id} not found in ${runsDir}`)
+  }
+  return dir
+}
+
+export async function listRuns (runsDir: string): Promise<string[]> {
+  try {
+    const names = await readdir(runsDir, { withFileTypes: true })
+    return names.filter(d => d.isDirectory()).map(d => d.name).sort()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
