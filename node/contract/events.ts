@@ -101,6 +101,27 @@ export interface EventPayloads {
   'net.up': { peers: number, seed: string }
   'net.steady': { online: number, peers: number, elapsedMs: number }
   'net.down': { stopped: number, killed: number }
+  /** Orchestrator: a scenario's phases on the timeline (warm-up, storm, observation). */
+  'run.phase': { phase: 'warmup' | 'storm' | 'observe' | 'done', scenario: string }
+  /** Orchestrator: the storm journal (Jepsen-style: each op invoked, then ok or failed). */
+  'storm.plan': { stormId: string, ops: number, targets: number, windowMs: number, shape: string, seed: string }
+  'storm.op': {
+    stormId: string
+    op: 'stop' | 'kill' | 'start'
+    target: string
+    status: 'invoked' | 'ok' | 'failed'
+    /** When the plan said (ms after the storm's start) and how late it ran. */
+    plannedMs: number
+    lateMs: number
+    error?: string
+  }
+  'storm.end': { stormId: string, ok: number, failed: number }
+  /** Orchestrator: dedicated high-capacity supernodes added to recover (2010). */
+  inject: { names: string[], slots: number }
+  /** Peer: the 'crashing version' fault model exits on a slow reply. */
+  crash: { reason: string, replyMs: number, thresholdMs: number }
+  /** Supernode self-protection: it took itself offline above its load threshold. */
+  'sn.overload': { load: number, threshold: number, clients: number }
 }
 
 export type EventName = keyof EventPayloads
@@ -120,7 +141,9 @@ export const EVENT_NAMES = [
   'client.joined', 'client.left', 'sn.rejected',
   'login.served', 'msg.invalid', 'ticket.rejected',
   'stats', 'host.sample',
-  'net.up', 'net.steady', 'net.down'
+  'net.up', 'net.steady', 'net.down',
+  'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
+  'crash', 'sn.overload'
 ] as const satisfies readonly EventName[]
 
 type Missing = Exclude<EventName, (typeof EVENT_NAMES)[number]>
