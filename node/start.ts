@@ -23,11 +23,9 @@ import { Stats } from './stats.ts'
 import { HostCache, loadHostCache } from './host-cache.ts'
 import { LoginServer } from './services/login-server.ts'
 import { Peer } from './peer.ts'
+import { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE } from './contract/state-files.ts'
 
-export const IDENTITY_FILE = 'identity.key'
-export const CREDENTIALS_FILE = 'credentials.json'
-export const HOST_CACHE_FILE = 'hostcache.json'
-export const BOOTS_FILE = 'boots'
+export { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE }
 
 async function atomicWrite (path: string, data: string | Uint8Array): Promise<void> {
   await writeFile(`${path}.tmp`, data)

@@ -11,7 +11,8 @@ const banner = { js: "import { createRequire as __cr } from 'node:module'; const
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node22', sourcemap: 'linked', banner, logLevel: 'warning', absWorkingDir: root }
 
 await Promise.all([
-  build({ ...common, entryPoints: ['node/main.ts'], outfile: 'dist/peer.mjs' }),
+  // Whitespace and syntax minified: V8 keeps every loaded source in memory, and there are hundreds of peers.
+  build({ ...common, entryPoints: ['node/main.ts'], outfile: 'dist/peer.mjs', minifyWhitespace: true, minifySyntax: true }),
   // The CLI keeps its npm dependencies external: it runs from the checkout, where they are installed.
   build({ ...common, entryPoints: ['orchestrator/cli.ts'], outfile: 'dist/cli.mjs', packages: 'external' })
 ])

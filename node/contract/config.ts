@@ -92,6 +92,14 @@ export const CONFIG_SPEC = {
   electDemoteIdleMs: ms('PATCHDAY_ELECT_DEMOTE_IDLE_MS', 60_000, 1),
   electDemoteProb: float('PATCHDAY_ELECT_DEMOTE_PROB', 0.1, 0, 1),
   electMinSupernodes: int('PATCHDAY_ELECT_MIN_SUPERNODES', 2, 0, 10_000),
+  /** During a shortage, promote without waiting for `electMinUptimeMs` (demand-driven promotion, tuned). */
+  electShortageBypassUptime: bool('PATCHDAY_ELECT_SHORTAGE_BYPASS_UPTIME', true),
+
+  // 2010 fault models (off by default)
+  /** 'Crashing version': the process exits when a reply takes longer than this (0 = off). */
+  crashReplyThresholdMs: ms('PATCHDAY_CRASH_REPLY_THRESHOLD_MS', 0),
+  /** Supernode self-protection: above this load (0..1 of slots plus budget rejections) it goes offline (0 = off). */
+  snOverloadThreshold: float('PATCHDAY_SN_OVERLOAD_THRESHOLD', 0, 0, 100),
 
   // login server capacities (emulated)
   accountsFile: str('PATCHDAY_ACCOUNTS_FILE', ''),
@@ -166,6 +174,14 @@ export function parseConfig (env: Record<string, string | undefined>): PeerConfi
   if (config.retryBaseMs > config.retryCapMs) throw new ConfigError('PATCHDAY_RETRY_BASE_MS', String(config.retryBaseMs), 'must not exceed PATCHDAY_RETRY_CAP_MS')
   if (config.electLoadLow > config.electLoadHigh) throw new ConfigError('PATCHDAY_ELECT_LOAD_LOW', String(config.electLoadLow), 'must not exceed PATCHDAY_ELECT_LOAD_HIGH')
   return config
+}
+
+/** Parse one setting by its key (`slotsMax`) or env name (`PATCHDAY_SLOTS_MAX`), e.g. for `--set key=value`. */
+export function parseSetting (keyOrEnv: string, raw: string): [ConfigKey, PeerConfig[ConfigKey]] {
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as Array<[ConfigKey, Spec]>) {
+    if (key === keyOrEnv || spec.env === keyOrEnv) return [key, parseOne(spec, raw) as PeerConfig[ConfigKey]]
+  }
+  throw new ConfigError(keyOrEnv, raw, 'is not a setting (see docs/config.md)')
 }
 
 /** The inverse: environment variables for the settings given (the orchestrator's side). */

@@ -87,7 +87,10 @@ export interface EventPayloads {
     msgsRecv: number
     bytesSent: number
     bytesRecv: number
+    /** Distinct peers since boot. */
     peersContacted: number
+    /** Distinct peers since the previous stats line (the per-interval figure held against 2007's 10x). */
+    peersContactedInterval: number
     dialsOk: number
     dialsFailed: number
     cpuUserUs: number

@@ -69,7 +69,7 @@ export class Supernode {
   }
 
   get isActive (): boolean { return this.active }
-  get clients (): number { return this.slots.size }
+  get clients (): number { return this.activeCount() }
   get idleSince (): number | null { return this.idleSinceMs }
   get load (): number { return Math.min(1, this.slots.size / this.s.slotsMax) }
 
@@ -118,14 +118,14 @@ export class Supernode {
     if (!this.active) return { t: 'not-supernode', alternatives: this.alternatives() }
     const slot = this.slots.get(peerId)
     if (!take(this.bucket, now)) {
-      this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.slots.size })
+      this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.activeCount() })
       return { t: 'busy', reason: 'budget', retryAfterMs: Math.round(waitMs(this.bucket, now)), alternatives: this.alternatives() }
     }
     switch (req.t) {
       case 'attach': {
         if (slot !== undefined) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
         if (this.slots.size >= this.s.slotsMax) {
-          this.c.log.event('sn.rejected', { client: req.name, reason: 'full', pending: this.pending(), clients: this.slots.size })
+          this.c.log.event('sn.rejected', { client: req.name, reason: 'full', pending: this.pending(), clients: this.activeCount() })
           return { t: 'busy', reason: 'full', retryAfterMs: 0, alternatives: this.alternatives() }
         }
         this.slots.set(peerId, { name: req.name, state: 'pending', since: now, lastSeen: now })
@@ -151,13 +151,20 @@ export class Supernode {
       if (this.slots.get(peerId) !== slot) return { t: 'rejected', reason: 'no-slot' } satisfies SnResponse
       slot.state = 'active'
       slot.lastSeen = now
-      this.c.log.event('client.joined', { client: slot.name, clients: this.slots.size, slotsMax: this.s.slotsMax })
+      this.c.log.event('client.joined', { client: slot.name, clients: this.activeCount(), slotsMax: this.s.slotsMax })
       return { t: 'registered' } satisfies SnResponse
     }, (err: unknown) => {
       if (!(err instanceof InvalidTicketError)) throw err
       this.c.log.event('ticket.rejected', { client: slot.name, error: err.message })
       return { t: 'rejected', reason: 'invalid-ticket' } satisfies SnResponse
     })
+  }
+
+  /** Registered clients (pending slots are capacity taken, not clients). */
+  private activeCount (): number {
+    let n = 0
+    for (const s of this.slots.values()) if (s.state === 'active') n++
+    return n
   }
 
   private pending (): number {
@@ -171,7 +178,7 @@ export class Supernode {
     if (slot === undefined) return
     this.slots.delete(peerId)
     if (slot.state === 'active' || reason === 'pending-expired') {
-      this.c.log.event('client.left', { client: slot.name, reason, clients: this.slots.size })
+      this.c.log.event('client.left', { client: slot.name, reason, clients: this.activeCount() })
     }
     if (this.slots.size === 0) this.idleSinceMs = this.c.clock.now()
   }

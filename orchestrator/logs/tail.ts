@@ -12,18 +12,35 @@ export const CHUNK_BYTES_MAX = 8 * 1024 * 1024
 
 interface FileState { offset: number, rest: string }
 
-export class LogTailer {
+/** Any pino line as an object (for `patchday logs`, which shows non-contract lines too). */
+export interface LogLine { time: number, [key: string]: unknown }
+
+export function parseAnyLine (line: string): LogLine | undefined {
+  if (line.length === 0 || line.charCodeAt(0) !== 123) return undefined
+  try {
+    const v: unknown = JSON.parse(line)
+    if (typeof v === 'object' && v !== null && typeof (v as { time?: unknown }).time === 'number') return v as LogLine
+    return undefined
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined
+    throw err
+  }
+}
+
+export class LogTailer<T = PeerEvent> {
   private readonly dir: string
   private readonly files = new Map<string, FileState>()
   private readonly chunkBytesMax: number
+  private readonly parse: (line: string) => T | undefined
 
-  constructor (logsDir: string, chunkBytesMax = CHUNK_BYTES_MAX) {
+  constructor (logsDir: string, parse?: (line: string) => T | undefined, chunkBytesMax = CHUNK_BYTES_MAX) {
     this.dir = logsDir
+    this.parse = parse ?? (parseEventLine as unknown as (line: string) => T | undefined)
     this.chunkBytesMax = chunkBytesMax
   }
 
-  /** New events from every `*.log` file, each file's in its own order (not merged). */
-  async poll (): Promise<PeerEvent[]> {
+  /** New lines from every `*.log` file, each file's in its own order (not merged). */
+  async poll (): Promise<T[]> {
     let names: string[]
     try {
       names = (await readdir(this.dir)).filter(n => n.endsWith('.log')).sort()
@@ -31,16 +48,16 @@ export class LogTailer {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw err
     }
-    const out: PeerEvent[] = []
+    const out: T[] = []
     for (const name of names) out.push(...await this.pollFile(join(this.dir, name)))
     return out
   }
 
-  private async pollFile (path: string): Promise<PeerEvent[]> {
+  private async pollFile (path: string): Promise<T[]> {
     const st = this.files.get(path) ?? { offset: 0, rest: '' }
     this.files.set(path, st)
     const fh = await open(path, 'r')
-    const out: PeerEvent[] = []
+    const out: T[] = []
     try {
       const size = (await fh.stat()).size
       if (size < st.offset) { st.offset = 0; st.rest = '' } // truncated: start over
@@ -54,7 +71,7 @@ export class LogTailer {
         const lines = text.split('\n')
         st.rest = lines.pop() ?? ''
         for (const line of lines) {
-          const ev = parseEventLine(line)
+          const ev = this.parse(line)
           if (ev !== undefined) out.push(ev)
         }
       }
@@ -73,6 +90,6 @@ export async function readTimeline (logsDir: string): Promise<PeerEvent[]> {
   return mergeByTime(events)
 }
 
-export function mergeByTime (events: PeerEvent[]): PeerEvent[] {
+export function mergeByTime<T extends { time: number }> (events: T[]): T[] {
   return events.map((e, i) => ({ e, i })).sort((a, b) => (a.e.time - b.e.time) || (a.i - b.i)).map(x => x.e)
 }

@@ -19,8 +19,17 @@ import type { ProcessSpec, ProcessStatus, Runtime, StopOutcome } from './runtime
 import { type RunDir, writeJsonAtomic } from '../run-dir.ts'
 import { RuntimeError } from '../errors.ts'
 
-/** V8 flags measured to cut a peer's memory by about a third (docs/libp2p-notes). */
-export const PEER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0', '--enable-source-maps']
+/**
+ * V8 flags measured to cut a peer's memory by about a third (small young
+ * generation, no V8 worker threads). PATCHDAY_PEER_NODE_FLAGS replaces them
+ * (space-separated) for experiments.
+ */
+export const PEER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0']
+
+export function peerNodeFlags (env: Record<string, string | undefined> = process.env): string[] {
+  const custom = env.PATCHDAY_PEER_NODE_FLAGS
+  return custom === undefined ? PEER_NODE_FLAGS : custom.split(/\s+/).filter(f => f !== '')
+}
 const POLL_MS = 50
 
 const PidRecord = z.object({ name: z.string(), pid: z.number().int().positive(), startTicks: z.string() })
@@ -111,7 +120,7 @@ export class LocalRuntime implements Runtime {
     const out = openSync(this.run.logFile(spec.name), 'a')
     const err = openSync(this.run.errFile(spec.name), 'a')
     try {
-      const child = spawn(process.execPath, [...PEER_NODE_FLAGS, this.bundle], {
+      const child = spawn(process.execPath, [...peerNodeFlags(), this.bundle], {
         detached: true,
         stdio: ['ignore', out, err],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env }
