@@ -23,6 +23,12 @@ export async function verifyTicket (issuer: PublicKey, ticket: Ticket, presenter
   if (ticket.peerId !== presenter) throw new InvalidTicketError('ticket is bound to another peer')
   if (ticket.exp <= nowMs) throw new InvalidTicketError('ticket expired')
   const sig = Buffer.from(ticket.sig, 'base64')
-  const ok = await issuer.verify(payload(ticket.account, ticket.peerId, ticket.exp), sig)
+  let ok: boolean
+  try {
+    ok = await issuer.verify(payload(ticket.account, ticket.peerId, ticket.exp), sig)
+  } catch (err) {
+    // verify() throws on a malformed signature (an Ed25519 one that is not 64 bytes): forged input, not a fault here.
+    throw new InvalidTicketError(`malformed signature: ${(err as Error).message}`)
+  }
   if (!ok) throw new InvalidTicketError('bad signature')
 }

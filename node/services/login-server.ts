@@ -81,7 +81,8 @@ export class LoginServer {
       const queueMs = this.clock.real(this.clock.now() - arrived)
       await this.clock.sleep(this.init.serviceMs, this.stopping.signal)
       const cpu0 = process.cpuUsage()
-      const account = this.accounts[req.account]
+      // Own properties only: 'constructor' or '__proto__' must be unknown accounts, not Object.prototype's.
+      const account = Object.hasOwn(this.accounts, req.account) ? this.accounts[req.account] : undefined
       let res: LoginResponse
       if (account === undefined) {
         res = { t: 'rejected', reason: 'unknown-account' }

@@ -208,12 +208,17 @@ export function judge (series: Series, windows: RunWindows, init: VerdictInit = 
     reasons.push('no peer was online during the warm-up: there is no baseline to recover to (the network never came up)')
   } else if (recoveredBucket !== null && endOnline >= floor) {
     verdict = 'recovered'
-    reasons.push(`online back to ≥ ${pct(th.recoverShare)} of the baseline ${fmt(B)} ${fmt(recoveryS ?? 0)} s after the ${trigger} ended, held for ${fmt(sustain * series.bucketMs / 1000)} s`)
+    reasons.push(windows.storm === null
+      ? `no storm in this run; online at ≥ ${pct(th.recoverShare)} of the baseline ${fmt(B)} from ${fmt(recoveryS ?? 0)} s after the warm-up`
+      : `online back to ≥ ${pct(th.recoverShare)} of the baseline ${fmt(B)} ${fmt(recoveryS ?? 0)} s after the storm ended, held for ${fmt(sustain * series.bucketMs / 1000)} s`)
     reasons.push(endText)
+  } else if (recoveredBucket !== null && windows.storm === null) {
+    verdict = 'degraded'
+    reasons.push(`no storm in this run, yet online fell after the warm-up: ${endText}, below the floor of ${pct(th.floorShare)}: the network is down without a trigger`)
   } else if (recoveredBucket !== null) {
-    verdict = windows.storm === null ? 'degraded' : 'metastable'
-    reasons.push(`online was back to ${pct(th.recoverShare)} of the baseline ${fmt(recoveryS ?? 0)} s after the ${trigger} ended, then fell again`)
-    reasons.push(`${endText}: below the floor of ${pct(th.floorShare)}`)
+    verdict = 'metastable'
+    reasons.push(`online was back to ${pct(th.recoverShare)} of the baseline ${fmt(recoveryS ?? 0)} s after the storm ended, then fell again`)
+    reasons.push(`${endText}: below the floor of ${pct(th.floorShare)} (relapse after the trigger ended)`)
   } else if (endOnline >= floor) {
     verdict = 'degraded'
     reasons.push(`online never got back to ${pct(th.recoverShare)} of the baseline ${fmt(B)} after the ${trigger} ended`)
