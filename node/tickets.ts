@@ -10,7 +10,8 @@ import type { Ticket } from './protocol/messages.ts'
 const encoder = new TextEncoder()
 
 function payload (account: string, peerId: string, exp: number): Uint8Array {
-  return encoder.encode(`patchday-ticket/1|${account}|${peerId}|${exp}`)
+  // JSON, not a joined string: no account or peer id can make two tickets sign the same bytes.
+  return encoder.encode(JSON.stringify(['patchday-ticket/1', account, peerId, exp]))
 }
 
 export async function signTicket (key: PrivateKey, account: string, peerId: string, exp: number): Promise<Ticket> {

@@ -11,8 +11,9 @@ export function createBucket (ratePerS: number, burst: number, nowMs: number): T
 }
 
 function refill (b: TokenBucket, nowMs: number): void {
-  const elapsed = Math.max(0, nowMs - b.lastMs)
-  b.tokens = Math.min(b.burst, b.tokens + elapsed * b.ratePerS / 1000)
+  // A clock that steps back credits nothing, and the same interval is never credited twice.
+  if (nowMs <= b.lastMs) return
+  b.tokens = Math.min(b.burst, b.tokens + (nowMs - b.lastMs) * b.ratePerS / 1000)
   b.lastMs = nowMs
 }
 

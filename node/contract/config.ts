@@ -27,7 +27,7 @@ const oneOf = <V extends string>(env: string, values: readonly V[], def?: V): En
 const list = (env: string, def?: string[]): ListSpec => ({ kind: 'list', env, def })
 const ms = (env: string, def: number, min = 0): IntSpec => int(env, def, min, DAY_MS)
 
-/** The schema. Defaults are documented in docs/config.md (generated from this table by `patchday config --markdown`). */
+/** The schema. docs/config.md is generated from it by scripts/gen-config-doc.ts (a test checks it is current). */
 export const CONFIG_SPEC = {
   // identity and wiring (no defaults: the runtime must say)
   runId: str('PATCHDAY_RUN_ID', undefined, /^[A-Za-z0-9._-]{1,64}$/),
@@ -134,8 +134,9 @@ function parseOne (spec: Spec, raw: string): unknown {
       return n
     }
     case 'float': {
+      if (!/^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(raw)) bad('expected a decimal number')
       const n = Number(raw)
-      if (raw.trim() === '' || !Number.isFinite(n)) bad('expected a number')
+      if (!Number.isFinite(n)) bad('expected a number')
       if (n < spec.min || n > spec.max) bad(`expected ${spec.min}..${spec.max}`)
       return n
     }
@@ -151,6 +152,7 @@ function parseOne (spec: Spec, raw: string): unknown {
     case 'list':
       return raw.split(',').map(s => s.trim()).filter(s => s.length > 0)
     case 'string':
+      if (spec.def === undefined && raw.trim() === '') bad('must not be empty')
       if (spec.pattern !== undefined && !spec.pattern.test(raw)) bad(`does not match ${String(spec.pattern)}`)
       return raw
   }
@@ -163,7 +165,8 @@ export function parseConfig (env: Record<string, string | undefined>): PeerConfi
     const raw = env[spec.env]
     if (raw === undefined) {
       if (spec.def === undefined) throw new ConfigError(spec.env, undefined, 'is required')
-      out[key] = spec.def
+      // A copy: a list default must not be shared between configs.
+      out[key] = Array.isArray(spec.def) ? [...spec.def] : spec.def
     } else {
       out[key] = parseOne(spec, raw)
     }

@@ -33,7 +33,9 @@ export const INITIAL_RETRY_STATE: RetryState = { failures: 0, prevDelayMs: 0 }
 export type Random = () => number
 
 function exponential (p: RetryPolicy, n: number): number {
-  // 2^n overflows to Infinity for large n; min() with the cap keeps it finite.
+  // 2^n overflows to Infinity for large n; min() with the cap keeps it finite,
+  // and a zero base stays zero (0 * Infinity would be NaN).
+  if (p.baseMs === 0) return 0
   return Math.min(p.capMs, p.baseMs * Math.pow(2, n))
 }
 

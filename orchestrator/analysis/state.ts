@@ -59,7 +59,9 @@ export class NetworkState {
     }
   }
 
+  /** `expectedPeers` from the plan; peers added later (injected supernodes) count too. */
   summary (expectedPeers: number): NetworkSummary {
+    const total = Math.max(expectedPeers, this.peers.size)
     let online = 0; let attaching = 0; let booting = 0; let supernodes = 0
     const load: number[] = []
     for (const s of this.peers.values()) {
@@ -72,13 +74,13 @@ export class NetworkState {
       }
     }
     load.sort((a, b) => a - b)
-    const seen = this.peers.size
+    const unseen = total - this.peers.size
     return {
-      peers: expectedPeers,
+      peers: total,
       online,
       attaching,
-      booting: booting + Math.max(0, expectedPeers - seen),
-      offline: expectedPeers - online - attaching - booting - Math.max(0, expectedPeers - seen),
+      booting: booting + unseen,
+      offline: total - online - attaching - booting - unseen,
       supernodes,
       clientsPerSupernode: { median: median(load), max: load.length === 0 ? 0 : load[load.length - 1] as number },
       loginServer: this.loginUp
