@@ -17,6 +17,8 @@ export interface ElectionSettings {
   demoteIdleMs: number
   demoteProb: number
   minSupernodes: number
+  /** During a shortage, ignore `minUptimeMs` (demand-driven promotion). Off, a mass reboot leaves no one old enough: the promotion stall. */
+  shortageBypassUptime: boolean
 }
 
 export interface ElectionObservation {
@@ -61,7 +63,7 @@ export function decide (s: ElectionSettings, o: ElectionObservation, random: () 
     const why = shortage(s, o)
     if (why === null) return { action: 'stay', reason: 'supply-ok' }
     const notEligible = eligible(s, o)
-    if (notEligible !== null) return { action: 'stay', reason: `ineligible:${notEligible}` }
+    if (notEligible !== null && !(notEligible === 'uptime' && s.shortageBypassUptime)) return { action: 'stay', reason: `ineligible:${notEligible}` }
     if (random() >= s.promoteProb) return { action: 'stay', reason: 'not-drawn' }
     return { action: 'promote', reason: why }
   }

@@ -32,6 +32,8 @@ export interface PeerComponents {
   rng: Rng
   credentials: Credentials
   bootstrap: SupernodeRef[]
+  /** How a crash of the 'crashing version' ends things (the process exits; tests may do otherwise). */
+  crash: (reason: string, replyMs: number) => void
 }
 
 export class Peer {
@@ -50,7 +52,19 @@ export class Peer {
     this.c = c
     this.bootAt = c.clock.now()
     const cfg = c.config
-    this.supernode = new Supernode({ node: c.node, name: cfg.peer, addr: c.addr, issuer: c.issuer, cache: c.cache, clock: c.clock, log: c.log, stats: c.stats, rng: c.rng.fork('sn'), settings: cfg })
+    this.supernode = new Supernode({
+      node: c.node,
+      name: cfg.peer,
+      addr: c.addr,
+      issuer: c.issuer,
+      cache: c.cache,
+      clock: c.clock,
+      log: c.log,
+      stats: c.stats,
+      rng: c.rng.fork('sn'),
+      settings: cfg,
+      onOverload: () => { this.demote('overload') }
+    })
     this.client = new Client({
       node: c.node,
       name: cfg.peer,
@@ -65,7 +79,11 @@ export class Peer {
       bootstrap: c.bootstrap,
       bootAt: this.bootAt,
       onOnline: (sn) => { this.setOnline(sn) },
-      onOffline: (reason, sn) => { this.setOffline(reason, sn) }
+      onOffline: (reason, sn) => { this.setOffline(reason, sn) },
+      crash: (reason, replyMs) => {
+        this.c.log.event('crash', { reason, replyMs, thresholdMs: Math.round(c.clock.real(cfg.crashReplyThresholdMs)) })
+        this.c.crash(reason, replyMs)
+      }
     })
   }
 
@@ -138,7 +156,8 @@ export class Peer {
       busyWindowMs: config.electBusyWindowMs,
       demoteIdleMs: config.electDemoteIdleMs,
       demoteProb: config.electDemoteProb,
-      minSupernodes: config.electMinSupernodes
+      minSupernodes: config.electMinSupernodes,
+      shortageBypassUptime: config.electShortageBypassUptime
     }
     const d = decide(settings, {
       now,
@@ -159,14 +178,19 @@ export class Peer {
       this.c.log.event('promoted', { reason: d.reason, uptimeMs: Math.round(clock.real(now - this.bootAt)) })
       this.switchRole()
     } else if (d.action === 'demote') {
-      const clients = this.supernode.clients
-      this.role = 'client'
-      this.client.lastBusyAt = null
-      void this.supernode.deactivate('demoted')
-      this.c.log.event('demoted', { reason: d.reason, clients })
-      this.setOffline('demoted', null)
-      this.switchRole()
+      this.demote(d.reason)
     }
+  }
+
+  private demote (reason: string): void {
+    if (this.role !== 'supernode') return
+    const clients = this.supernode.clients
+    this.role = 'client'
+    this.client.lastBusyAt = null
+    void this.supernode.deactivate('demoted')
+    this.c.log.event('demoted', { reason, clients })
+    this.setOffline('demoted', null)
+    this.switchRole()
   }
 
   private logStats (): void {

@@ -95,7 +95,15 @@ export interface Running {
   stop: () => Promise<void>
 }
 
-export async function startProcess (config: PeerConfig, logDest?: DestinationStream): Promise<Running> {
+/** The crashing version's crash: exit at once with a distinctive code, as a crashed client would (its log line is written synchronously first). */
+function crashProcess (log: EventLog): (reason: string, replyMs: number) => void {
+  return () => {
+    log.flush()
+    process.exit(70)
+  }
+}
+
+export async function startProcess (config: PeerConfig, logDest?: DestinationStream, crash?: (reason: string, replyMs: number) => void): Promise<Running> {
   await mkdir(config.stateDir, { recursive: true })
   // Validate everything before the first log line, so a bad setting exits 2 cleanly.
   const bootstrap = config.role === 'peer' ? parseBootstrap(config.bootstrapAddrs) : []
@@ -141,7 +149,7 @@ export async function startProcess (config: PeerConfig, logDest?: DestinationStr
   const firstBoot = cache === null || cache.size === 0
   cache ??= new HostCache(config.hostCacheMax)
   if (firstBoot) for (const b of bootstrap) if (b.name !== config.peer) cache.learn(b.name, b.addr, null, clock.now())
-  const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials, bootstrap: bootstrap.filter(b => b.name !== config.peer) })
+  const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot })

@@ -80,6 +80,8 @@ export const CONFIG_SPEC = {
   snExchangeIntervalMs: ms('PATCHDAY_SN_EXCHANGE_INTERVAL_MS', 10_000, 1),
   snEntryTtlMs: ms('PATCHDAY_SN_ENTRY_TTL_MS', 60_000, 1),
   snAlternativesMax: int('PATCHDAY_SN_ALTERNATIVES_MAX', 8, 0, 64),
+  /** The retry hint a full supernode gives (admission control; clients honour it with retryHonorHint). */
+  snBusyRetryAfterMs: ms('PATCHDAY_SN_BUSY_RETRY_AFTER_MS', 5000),
 
   // election
   electIntervalMs: ms('PATCHDAY_ELECT_INTERVAL_MS', 5000, 1),

@@ -25,7 +25,7 @@ import type { AttachFailure, OfflineReason, SupernodeRef } from '../contract/eve
 import { isAbort } from '../abort.ts'
 
 export type ClientSettings = Pick<PeerConfig, 'attachTimeoutMs' | 'attachParallelMax' | 'attachCandidatesMax' | 'loginTimeoutMs' |
-'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'giveUpPauseMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax'>
+'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'giveUpPauseMs' | 'crashReplyThresholdMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax'>
 
 export interface ClientComponents {
   node: Libp2p
@@ -43,6 +43,8 @@ export interface ClientComponents {
   /** Told when the peer is online at a supernode and when it drops off. */
   onOnline: (sn: string) => void
   onOffline: (reason: OfflineReason, sn: string) => void
+  /** The 'crashing version' (2010 model): called when a reply was slower than crashReplyThresholdMs. */
+  crash: (reason: string, replyMs: number) => void
 }
 
 interface Attached { name: string, conn: Connection }
@@ -64,6 +66,13 @@ export class Client {
     this.c = c
     this.s = c.settings
     this.policy = { policy: this.s.retryPolicy, baseMs: this.s.retryBaseMs, capMs: this.s.retryCapMs, attemptsMax: this.s.retryAttemptsMax }
+  }
+
+  /** 2010 model: a reply slower than the threshold crashes this client version (0 = off). */
+  private checkSlowReply (what: string, t0: number): void {
+    if (this.s.crashReplyThresholdMs <= 0) return
+    const replyMs = performance.now() - t0
+    if (replyMs > this.c.clock.real(this.s.crashReplyThresholdMs)) this.c.crash(`slow ${what} reply`, Math.round(replyMs))
   }
 
   get ticketValid (): boolean { return this.ticket !== null && this.ticket.exp - Date.now() > TICKET_MARGIN_MS }
@@ -195,6 +204,7 @@ export class Client {
     }
     try {
       const res = await request(conn, PROTOCOL_SN, { t: 'attach', name: this.c.name }, SnResponse, stats, signal)
+      this.checkSlowReply('attach', t0)
       if (res.t === 'attached') {
         cache.ok(sn.name, clock.now())
         this.c.log.event('attach.ok', { sn: sn.name, latencyMs: Math.round(performance.now() - t0), round })
@@ -242,6 +252,7 @@ export class Client {
         const cn = conn
         if (cn !== null) await cn.close().catch((err: unknown) => { cn.abort(err as Error) })
       }
+      if (res !== null || s.aborted) this.checkSlowReply('login', t0)
       const latencyMs = Math.round(performance.now() - t0)
       if (res?.t === 'ok') {
         this.c.log.event('login.ok', { latencyMs, attempt })

@@ -29,7 +29,7 @@ import { isAbort } from '../abort.ts'
 interface Slot { name: string, state: 'pending' | 'active', since: number, lastSeen: number }
 
 export type SupernodeSettings = Pick<PeerConfig, 'slotsMax' | 'snRequestRatePerS' | 'snRequestBurst' | 'pendingSlotDeadlineMs' |
-'clientTimeoutMs' | 'snLinksMax' | 'snExchangeIntervalMs' | 'snEntryTtlMs' | 'snAlternativesMax'>
+'clientTimeoutMs' | 'snLinksMax' | 'snExchangeIntervalMs' | 'snEntryTtlMs' | 'snAlternativesMax' | 'snBusyRetryAfterMs' | 'snOverloadThreshold'>
 
 export interface SupernodeComponents {
   node: Libp2p
@@ -42,7 +42,12 @@ export interface SupernodeComponents {
   stats: Stats
   rng: Rng
   settings: SupernodeSettings
+  /** Self-protection tripped (2010 model): the owner takes this supernode offline. */
+  onOverload?: (load: number) => void
 }
+
+/** Window over which the request rate is measured for self-protection (emulated ms). */
+export const OVERLOAD_WINDOW_MS = 5000
 
 export class Supernode {
   private readonly c: SupernodeComponents
@@ -51,6 +56,8 @@ export class Supernode {
   private bucket: TokenBucket
   private active = false
   private idleSinceMs: number | null = null
+  private windowStart = 0
+  private windowRequests = 0
   private timers: NodeJS.Timeout[] = []
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.connectionClosed(evt.detail) }
 
@@ -116,6 +123,7 @@ export class Supernode {
     const peerId = conn.remotePeer.toString()
     const now = this.c.clock.now()
     if (!this.active) return { t: 'not-supernode', alternatives: this.alternatives() }
+    this.measureLoad(now)
     const slot = this.slots.get(peerId)
     if (!take(this.bucket, now)) {
       this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.activeCount() })
@@ -126,7 +134,7 @@ export class Supernode {
         if (slot !== undefined) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
         if (this.slots.size >= this.s.slotsMax) {
           this.c.log.event('sn.rejected', { client: req.name, reason: 'full', pending: this.pending(), clients: this.activeCount() })
-          return { t: 'busy', reason: 'full', retryAfterMs: 0, alternatives: this.alternatives() }
+          return { t: 'busy', reason: 'full', retryAfterMs: this.s.snBusyRetryAfterMs, alternatives: this.alternatives() }
         }
         this.slots.set(peerId, { name: req.name, state: 'pending', since: now, lastSeen: now })
         this.idleSinceMs = null
@@ -165,6 +173,30 @@ export class Supernode {
     let n = 0
     for (const s of this.slots.values()) if (s.state === 'active') n++
     return n
+  }
+
+  /**
+   * Self-protection (off when snOverloadThreshold is 0): when requests arrive
+   * faster than `threshold` times the request budget over a window, the
+   * supernode takes itself offline, as Skype's did in December 2010.
+   */
+  private measureLoad (now: number): void {
+    if (this.s.snOverloadThreshold <= 0) return
+    if (now - this.windowStart >= OVERLOAD_WINDOW_MS) {
+      this.windowStart = now
+      this.windowRequests = 0
+    }
+    this.windowRequests++
+    const elapsedS = Math.max(1, now - this.windowStart) / 1000
+    // Judge only over a meaningful part of the window, so one burst at its start does not trip it.
+    if (now - this.windowStart < OVERLOAD_WINDOW_MS / 2) return
+    const load = this.windowRequests / elapsedS / this.s.snRequestRatePerS
+    if (load > this.s.snOverloadThreshold) {
+      this.c.log.event('sn.overload', { load: Math.round(load * 100) / 100, threshold: this.s.snOverloadThreshold, clients: this.activeCount() })
+      this.windowRequests = 0
+      this.windowStart = now
+      this.c.onOverload?.(load)
+    }
   }
 
   private pending (): number {

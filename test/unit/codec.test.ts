@@ -2,8 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { z } from 'zod'
 import { decodeMessage, encodeMessage } from '../../node/protocol/codec.ts'
+import type { SnInfo} from '../../node/protocol/messages.ts';
 import {
-  LoginRequest, LoginResponse, MESSAGE_BYTES_MAX, SN_LIST_MAX, SnInfo, SnRequest, SnResponse, SnxMessage, Ticket
+  LoginRequest, LoginResponse, MESSAGE_BYTES_MAX, SN_LIST_MAX, SnRequest, SnResponse, SnxMessage, Ticket
 } from '../../node/protocol/messages.ts'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)

@@ -11,7 +11,8 @@ const S: ElectionSettings = {
   busyWindowMs: 30_000,
   demoteIdleMs: 60_000,
   demoteProb: 0.1,
-  minSupernodes: 2
+  minSupernodes: 2,
+  shortageBypassUptime: false
 }
 const NOW = 1_000_000
 
@@ -154,4 +155,13 @@ test('a supernode does not promote and a client does not demote', () => {
   assert.equal(decide(S, idleSupernode({ lastBusyAt: NOW, clients: 3, idleSince: null }), () => 0).action, 'stay')
   // A client with nothing to do and ample supply stays a client.
   assert.equal(decide(S, client({ idleSince: 0, knownSupernodes: 100, meanLoad: 0 }), () => 0).action, 'stay')
+})
+
+test('demand-driven promotion: with shortageBypassUptime a young peer promotes during a shortage; without it, it stalls', () => {
+  const young = client({ uptimeMs: 1_000, lastBusyAt: NOW - 1_000 })
+  assert.deepEqual(decide(S, young, () => 0), { action: 'stay', reason: 'ineligible:uptime' })
+  assert.deepEqual(decide({ ...S, shortageBypassUptime: true }, young, () => 0), { action: 'promote', reason: 'shortage:busy' })
+  // The bypass lifts only the uptime gate, never reachability or capacity.
+  assert.deepEqual(decide({ ...S, shortageBypassUptime: true }, { ...young, capacityClass: 0 }, () => 0), { action: 'stay', reason: 'ineligible:capacity' })
+  assert.deepEqual(decide({ ...S, shortageBypassUptime: true }, { ...young, reachable: false }, () => 0), { action: 'stay', reason: 'ineligible:unreachable' })
 })

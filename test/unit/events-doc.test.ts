@@ -50,7 +50,7 @@ function payloadFields (source: string): Map<string, string[]> {
   const body = interfaceBody(source, 'EventPayloads')
   const out = new Map<string, string[]>()
   const entry = /(?:^|\n)\s*(?:'([^']+)'|([A-Za-z_$][\w$]*))\s*:\s*\{/g
-  let depth = 0
+  const depth = 0
   let i = 0
   while (i < body.length) {
     if (depth === 0) {
