@@ -6,11 +6,16 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import type { Report } from './report.ts'
 
-/** Path of Chart.js's UMD bundle in node_modules. */
+/**
+ * Path of Chart.js's UMD bundle in node_modules. The package's `exports` map
+ * does not export dist/chart.umd.js, so resolve its main entry (dist/chart.cjs)
+ * and take the sibling.
+ */
 export function chartJsPath (): string {
-  return createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.js')
+  return join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js')
 }
 
 export async function loadChartJs (): Promise<string> {

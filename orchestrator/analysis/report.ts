@@ -93,8 +93,9 @@ export function countEvents (events: readonly PeerEvent[], fromMs: number, toMs:
 /** Analyse a run's merged timeline. Pure. */
 export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: ReportInit = {}): Report {
   const windows: RunWindows = findWindows(events, init.verdict?.calmWarmupShare)
-  const injected = countEvents(events, windows.startMs, windows.endMs).injected
-  const seriesInit: SeriesInit = { fromMs: windows.startMs, toMs: windows.endMs, expectedPeers: meta.peers.length + injected }
+  const counts = countEvents(events, windows.startMs, windows.endMs)
+  // Injected mega-supernodes (2010) are peers that run.json does not list.
+  const seriesInit: SeriesInit = { fromMs: windows.startMs, toMs: windows.endMs, expectedPeers: meta.peers.length + counts.injected }
   if (init.bucketMs !== undefined) seriesInit.bucketMs = init.bucketMs
   const series = buildSeries(events, seriesInit)
   const v = judge(series, windows, init.verdict)
@@ -130,7 +131,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     endShare: v.endShare,
     amplification: amp,
     host,
-    counts: countEvents(events, windows.startMs, windows.endMs),
+    counts,
     thresholds: { ...v.thresholds, busyThreshold: host.busyThreshold, saturatedShare: host.saturatedShare, bucketMs: series.bucketMs },
     series
   }

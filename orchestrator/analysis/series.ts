@@ -10,7 +10,7 @@
  * `startMs`.
  */
 import type { PeerEvent } from '../../node/contract/events.ts'
-import { NetworkState, median } from './state.ts'
+import { NetworkState } from './state.ts'
 
 /** Default bucket width: 1 s of real time. */
 export const BUCKET_MS_DEFAULT = 1000

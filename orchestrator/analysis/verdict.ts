@@ -31,10 +31,12 @@ export const SUSTAIN_MS_DEFAULT = 3000
 export const END_WINDOW_MS_DEFAULT = 10_000
 /** Still rising: the end window's mean exceeds the window before it by this share of the baseline. */
 export const RISING_SHARE_DEFAULT = 0.05
-/** Without phase markers and storm, the first this share of a run is taken as warm-up. */
+/** Without phase markers, storm and `net.steady`, the first this share of a run is taken as warm-up. */
 export const CALM_WARMUP_SHARE_DEFAULT = 0.3
 /** Less observation than this (real ms) after the trigger gets a warning reason. */
 export const OBSERVE_MIN_MS_DEFAULT = 30_000
+/** Without a `done` marker, shutdown lines this close (real ms) to each other and to `net.down` are the teardown. */
+export const TEARDOWN_GAP_MS_DEFAULT = 2000
 
 export interface VerdictInit {
   baselineShare?: number
@@ -60,14 +62,15 @@ export interface RunWindows {
 
 /**
  * Find the run's windows in its timeline. The end is the `done` phase marker,
- * else the orchestrator's `net.down`, else just after the last event: the
- * network being taken down on purpose is not an outage.
+ * else the start of the teardown before the orchestrator's `net.down` (peers
+ * log their SIGTERM shutdown before `down` logs), else just after the last
+ * event: the network being taken down on purpose is not an outage.
  */
 export function findWindows (events: readonly PeerEvent[], calmWarmupShare = CALM_WARMUP_SHARE_DEFAULT): RunWindows {
   const first = events[0]
   const last = events[events.length - 1]
   if (first === undefined || last === undefined) return { startMs: 0, endMs: 1, warmupStartMs: 0, warmupEndMs: 0, storm: null, scenario: null }
-  let done: number | undefined; let down: number | undefined
+  let done: number | undefined; let down: number | undefined; let steady: number | undefined
   let warmup: number | undefined; let observe: number | undefined; let phaseStorm: number | undefined
   let planAt: number | undefined; let endAt: number | undefined
   let scenario: string | null = null
@@ -87,10 +90,12 @@ export function findWindows (events: readonly PeerEvent[], calmWarmupShare = CAL
       endAt = e.time
     } else if (e.ev === 'net.down') {
       down ??= e.time
+    } else if (e.ev === 'net.steady') {
+      steady ??= e.time
     }
   }
   const startMs = first.time
-  const endMs = done ?? down ?? last.time + 1
+  const endMs = done ?? (down !== undefined ? teardownStart(events, down) : last.time + 1)
   let storm: RunWindows['storm'] = null
   if (planAt !== undefined) {
     storm = { startMs: planAt, endMs: endAt !== undefined && endAt >= planAt ? endAt : (observe ?? endMs), ids }
@@ -98,8 +103,21 @@ export function findWindows (events: readonly PeerEvent[], calmWarmupShare = CAL
     storm = { startMs: phaseStorm, endMs: observe !== undefined && observe >= phaseStorm ? observe : endMs, ids }
   }
   const warmupStartMs = warmup ?? startMs
-  const warmupEndMs = storm?.startMs ?? observe ?? warmupStartMs + calmWarmupShare * (endMs - warmupStartMs)
+  // A calm run without markers (`up`, then `down`): warm-up until the network was declared steady.
+  const warmupEndMs = storm?.startMs ?? observe ?? steady ?? warmupStartMs + calmWarmupShare * (endMs - warmupStartMs)
   return { startMs, endMs, warmupStartMs, warmupEndMs, storm, scenario }
+}
+
+/** The earliest shutdown of the burst that ends at `downMs` (gaps of at most TEARDOWN_GAP_MS_DEFAULT). */
+function teardownStart (events: readonly PeerEvent[], downMs: number): number {
+  let cut = downMs
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i] as PeerEvent
+    if (e.time > downMs || e.ev !== 'shutdown' || e.peer === 'orchestrator') continue
+    if (cut - e.time > TEARDOWN_GAP_MS_DEFAULT) break
+    cut = e.time
+  }
+  return cut
 }
 
 export interface Baseline {
