@@ -12,7 +12,9 @@ export interface ScenarioIssue {
 
 export function formatIssue (issue: ScenarioIssue, file?: string): string {
   const where = issue.line === undefined ? '' : `${file ?? ''}:${issue.line}:${issue.column ?? 1}: `
-  return `${where}${formatPath(issue.path)}: ${issue.message}`
+  // A syntax error has no path; its line says where.
+  const what = issue.path.length === 0 && issue.line !== undefined ? '' : `${formatPath(issue.path)}: `
+  return `${where}${what}${issue.message}`
 }
 
 /** A scenario that is not valid; every issue found, each naming its path (and line). */

@@ -133,9 +133,10 @@ export const MODELS = {
   'sn-self-protection': define({
     era: 2010,
     kind: 'fault',
-    mechanism: 'A supernode takes itself offline when its load (clients over slots plus budget rejections) exceeds threshold (snOverloadThreshold).',
+    mechanism: 'A supernode gives up its role (demotes itself) when requests arrive faster than threshold times its request budget ' +
+      '(snRequestRatePerS) over a measuring window (snOverloadThreshold); in 2010 supernode traffic reached about 100x normal.',
     threshold: 'Harmless below the threshold; above it, a supernode that protects itself hands its clients to the others, which pushes them over it too (the domino).',
-    defaults: { threshold: 1.2 },
+    defaults: { threshold: 2 },
     params: z.strictObject({ threshold: z.number().gt(0).max(100).optional() }),
     settings: p => ({ snOverloadThreshold: p.threshold })
   })

@@ -1,0 +1,152 @@
+/**
+ * From a validated scenario to what the runner starts (pure): the network plan,
+ * every peer's settings after the models, and the timeline in order. Checks that
+ * need the network (peer ids in target specs exist, models do not conflict, the
+ * peer would accept its settings) fail here, before anything starts, as a
+ * ScenarioError naming the scenario path.
+ *
+ * Sweeps: `expandSweep` turns one scenario into its cells (storm share x load
+ * value), `trials` runs each. Trial t of every cell shares the seed `<seed>-t<t>`
+ * (common random numbers): within a trial the network and the shuffles are the
+ * same in every cell, so a larger storm share hits a superset of the peers a
+ * smaller one hits, and the boundary between outcomes is not blurred by chance.
+ */
+import { planNetwork, type NetworkOptions, type NetworkPlan } from '../network-plan.ts'
+import type { PeerConfig } from '../../node/contract/config.ts'
+import { UsageError } from '../errors.ts'
+import { parseTargetSpec, withFraction, formatTargetSpec } from '../storm/targets.ts'
+import { TargetSpecError } from '../storm/errors.ts'
+import type { StormSpec } from '../storm/plan.ts'
+import type { BootDelay } from '../storm/boot-delay.ts'
+import { applyModels, settingsForPeer, modelKeys, MODEL_NAMES, type AppliedModels } from './models.ts'
+import { crossFieldProblem } from './settings.ts'
+import type { Scenario, VerdictThresholds } from './schema.ts'
+import { ConflictingModelsError, ScenarioError, type ScenarioIssue } from './errors.ts'
+
+export type TimelineEntry =
+  | { atMs: number, kind: 'storm', storm: StormSpec }
+  | { atMs: number, kind: 'inject', count: number, slots: number }
+
+export interface CompiledScenario {
+  name: string
+  seed: string
+  /** Real seconds per emulated second; also in network.settings.timeScale. */
+  timeScale: number
+  /** The network to start; `network.settings` are the settings every peer and the login server get. */
+  network: NetworkPlan
+  /** Settings after models: `common` (= network.settings) and `perPeer` extras (pass as peerEnv's `extra`). */
+  applied: AppliedModels
+  /** Emulated ms. */
+  warmupMs: number
+  observeMs: number
+  /** Storms and injections ordered by `atMs` (offset from the end of warm-up, emulated ms); file order on ties. */
+  timeline: TimelineEntry[]
+  crashRestart?: BootDelay
+  verdict?: VerdictThresholds
+  expect?: Scenario['expect']
+}
+
+/** Emulated to real milliseconds. */
+export function toRealMs (emulatedMs: number, timeScale: number): number {
+  return Math.round(emulatedMs * timeScale)
+}
+
+function conflictIssue (err: ConflictingModelsError): ScenarioIssue {
+  const [a, b] = err.sources
+  const path = a === 'settings' ? ['settings', err.key] : ['models', b]
+  return { path, message: err.message + (a === 'settings' ? ' (a model owns the settings it sets: use its parameters)' : '') }
+}
+
+export function compileScenario (s: Scenario, seed: string): CompiledScenario {
+  const issues: ScenarioIssue[] = []
+  const base: Partial<PeerConfig> = { ...s.settings, timeScale: s.timeScale }
+  const opts: NetworkOptions = { peers: s.peers.count, seed, settings: base }
+  if (s.peers.bootstrap !== undefined) opts.bootstrap = s.peers.bootstrap
+  if (s.peers.capableShare !== undefined) opts.capableShare = s.peers.capableShare
+  if (s.peers.reachableShare !== undefined) opts.reachableShare = s.peers.reachableShare
+  let network: NetworkPlan
+  try {
+    network = planNetwork(opts)
+  } catch (err) {
+    if (err instanceof UsageError) throw new ScenarioError([{ path: ['peers'], message: err.message }])
+    throw err
+  }
+  const names = new Set(network.peers.map(p => p.name))
+
+  let applied: AppliedModels = { common: base, perPeer: {}, picked: {} }
+  try {
+    applied = applyModels(s.models, base, { peers: [...names], seed })
+  } catch (err) {
+    if (!(err instanceof ConflictingModelsError)) throw err
+    issues.push(conflictIssue(err))
+  }
+  network = { ...network, settings: applied.common }
+  const someone = Object.keys(applied.perPeer)[0]
+  for (const settings of [applied.common, ...(someone === undefined ? [] : [settingsForPeer(applied, someone)])]) {
+    const problem = crossFieldProblem(settings)
+    if (problem === null || issues.some(i => i.message === problem.message)) continue
+    const model = MODEL_NAMES.find(m => s.models[m] !== undefined && modelKeys(m).includes(problem.key))
+    issues.push({ path: model === undefined ? ['settings', problem.key] : ['models', model], message: problem.message })
+  }
+
+  s.storms.forEach(({ storm }, i) => {
+    const spec = parseTargetSpec(storm.targets)
+    if (spec.kind !== 'ids') return
+    for (const id of spec.ids) {
+      if (!names.has(id)) issues.push({ path: ['storms', i, 'targets'], message: new TargetSpecError(id, `no such peer in a network of ${names.size}`).message })
+    }
+  })
+  if (issues.length > 0) throw new ScenarioError(issues)
+
+  const timeline: TimelineEntry[] = [
+    ...s.storms.map(st => ({ atMs: st.atMs, kind: 'storm' as const, storm: st.storm })),
+    ...s.injections.map(inj => ({ atMs: inj.atMs, kind: 'inject' as const, count: inj.count, slots: inj.slots }))
+  ].sort((a, b) => a.atMs - b.atMs)
+  const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
+  if (s.crashRestart !== undefined) out.crashRestart = s.crashRestart
+  if (s.verdict !== undefined) out.verdict = s.verdict
+  if (s.expect !== undefined) out.expect = s.expect
+  return out
+}
+
+export interface SweepCell {
+  shareIndex: number
+  loadIndex: number
+  /** 0-based. */
+  trial: number
+  stormShare: number
+  load: number
+  /** `<seed>-t<trial + 1>`. */
+  seed: string
+  /** `share=0.3 peers=50 trial=2` */
+  label: string
+  /** The cell as a plain scenario (no sweep), with its seed. */
+  scenario: Scenario
+}
+
+/** Every run of a sweep, in order: share (outer), load, trial (inner). A scenario without a sweep gives []. */
+export function expandSweep (s: Scenario, seed: string): SweepCell[] {
+  const sweep = s.sweep
+  if (sweep === undefined) return []
+  const cells: SweepCell[] = []
+  sweep.stormShares.forEach((share, shareIndex) => {
+    sweep.load.values.forEach((load, loadIndex) => {
+      for (let trial = 0; trial < sweep.trials; trial++) {
+        const cellSeed = `${seed}-t${trial + 1}`
+        const { sweep: _drop, ...rest } = s
+        const scenario: Scenario = {
+          ...rest,
+          seed: cellSeed,
+          storms: s.storms.map(st => st.storm.id !== sweep.storm
+            ? st
+            : { ...st, storm: { ...st.storm, targets: formatTargetSpec(withFraction(parseTargetSpec(st.storm.targets), share)) } }),
+          peers: sweep.load.key === 'peers' ? { ...s.peers, count: load } : s.peers,
+          settings: sweep.load.key === 'peers' ? s.settings : { ...s.settings, [sweep.load.key]: load }
+        }
+        const label = `share=${share} ${sweep.load.key}=${load} trial=${trial + 1}`
+        cells.push({ shareIndex, loadIndex, trial, stormShare: share, load, seed: cellSeed, label, scenario })
+      }
+    })
+  })
+  return cells
+}

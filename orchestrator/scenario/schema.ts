@@ -1,0 +1,198 @@
+/**
+ * The scenario file: a test as data (Jepsen), interpreted by `patchday run` and
+ * `patchday sweep`. Every field is validated before anything starts; an unknown
+ * field is an error. All durations are text (`20s`, `500ms`, `2m`) in
+ * *emulated* time: the runner multiplies them by `timeScale` (real seconds per
+ * emulated second), as peers do with their settings (one exception: a storm's
+ * `grace`, the real time a process gets to exit after SIGTERM). Settings and model
+ * parameters are numbers in the settings' own units (ms where the name ends in Ms).
+ *
+ *   name:         lower-case id (a-z, 0-9, . _ -)
+ *   description:  what the scenario shows and what it is expected to show
+ *   seed:         optional; else generated (and printed) by the runner
+ *   timeScale:    real seconds per emulated second (0.25: four times faster than life)
+ *   peers:        count, bootstrap (supernodes from the start), capableShare, reachableShare
+ *   settings:     PeerConfig keys (node/contract/config.ts) for every peer and the login server
+ *   models:       fault models and fixes by name (models.ts)
+ *   warmup:       time from `up` being steady to the timeline's 0
+ *   storms:       [{ at, ...storm fields (orchestrator/storm/spec.ts) }], at = offset from the end of warm-up
+ *   injections:   [{ at, count, slots }]: dedicated high-capacity supernodes (2010's mega-supernodes)
+ *   observe:      length of the timeline from the end of warm-up; the verdict judges its end.
+ *                 Every storm (at + window + longest boot delay) and injection must fit in it.
+ *   crashRestart: optional boot delay: users restart a crashed peer after this long
+ *                 (absent: a crashed peer stays down)
+ *   verdict:      optional thresholds for the analysis: recoveredShare (online back to this share
+ *                 of pre-storm), metastableShare (below it at the end: metastable), recoveryDeadline
+ *   expect:       optional: the verdict the scenario is meant to get (recovered | degraded | metastable)
+ *   sweep:        optional: { storm, stormShare: [x...], load: { key, values }, trials }: the storm's
+ *                 share of peers x a load axis (`peers` for peers.count, or a setting key such as
+ *                 loginRatePerS), `trials` runs per cell
+ */
+import { z } from 'zod'
+import { PEERS_MAX } from '../network-plan.ts'
+import { formatDuration } from '../units.ts'
+import type { PeerConfig, ConfigKey } from '../../node/contract/config.ts'
+import { durationField, shareField, bootDelayField } from '../storm/fields.ts'
+import { stormFields, checkStormFields, toStormSpec } from '../storm/spec.ts'
+import { shapeWindowMs, type StormSpec } from '../storm/plan.ts'
+import { bootDelayBounds, type BootDelay } from '../storm/boot-delay.ts'
+import { parseTargetSpec } from '../storm/targets.ts'
+import { settingsField, settingProblem } from './settings.ts'
+import { modelsField, MODELS, type ModelSelection } from './models.ts'
+
+export const STORMS_MAX = 20
+export const INJECTIONS_MAX = 20
+export const SWEEP_VALUES_MAX = 20
+export const TRIALS_MAX = 20
+export const SWEEP_RUNS_MAX = 400
+export const VERDICTS = ['recovered', 'degraded', 'metastable'] as const
+const SEED = /^[A-Za-z0-9._-]{1,40}$/
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+export interface ScenarioStorm { atMs: number, storm: StormSpec }
+export interface Injection { atMs: number, count: number, slots: number }
+export type LoadKey = 'peers' | ConfigKey
+export interface Sweep {
+  /** Id of the storm whose share varies. */
+  storm: string
+  stormShares: number[]
+  load: { key: LoadKey, values: number[] }
+  trials: number
+}
+export interface VerdictThresholds { recoveredShare?: number, metastableShare?: number, recoveryDeadlineMs?: number }
+
+export interface Scenario {
+  name: string
+  description: string
+  seed?: string
+  timeScale: number
+  peers: { count: number, bootstrap?: number, capableShare?: number, reachableShare?: number }
+  settings: Partial<PeerConfig>
+  models: ModelSelection
+  warmupMs: number
+  observeMs: number
+  storms: ScenarioStorm[]
+  injections: Injection[]
+  crashRestart?: BootDelay
+  verdict?: VerdictThresholds
+  expect?: (typeof VERDICTS)[number]
+  sweep?: Sweep
+}
+
+const count = (max: number): z.ZodNumber => z.number().int().min(1).max(max)
+
+const stormEntry = z.strictObject({ at: durationField, ...stormFields }).superRefine(checkStormFields)
+
+const raw = z.strictObject({
+  name: z.string().regex(NAME, 'expected a lower-case id (a-z, 0-9, . _ -)'),
+  description: z.string().min(1).max(4000),
+  seed: z.preprocess(v => typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v, z.string().regex(SEED, 'expected 1-40 letters, digits, dots, dashes or underscores')).optional(),
+  timeScale: z.number().min(0.001).max(100),
+  peers: z.strictObject({
+    count: count(PEERS_MAX),
+    bootstrap: count(PEERS_MAX).optional(),
+    capableShare: shareField.optional(),
+    reachableShare: shareField.optional()
+  }),
+  settings: settingsField.default({}),
+  models: z.preprocess(v => v === null ? {} : v, modelsField).default({}),
+  warmup: durationField,
+  storms: z.array(stormEntry).max(STORMS_MAX).default([]),
+  injections: z.array(z.strictObject({ at: durationField, count: count(100), slots: count(100_000) })).max(INJECTIONS_MAX).default([]),
+  observe: durationField.refine(ms => ms > 0, 'must be longer than 0'),
+  crashRestart: bootDelayField.optional(),
+  verdict: z.strictObject({ recoveredShare: shareField.optional(), metastableShare: shareField.optional(), recoveryDeadline: durationField.optional() }).optional(),
+  expect: z.enum(VERDICTS).optional(),
+  sweep: z.strictObject({
+    storm: z.string().optional(),
+    stormShare: z.array(shareField).min(1).max(SWEEP_VALUES_MAX),
+    load: z.strictObject({ key: z.string(), values: z.array(z.number()).min(1).max(SWEEP_VALUES_MAX) }),
+    trials: count(TRIALS_MAX)
+  }).optional()
+})
+type Raw = z.output<typeof raw>
+
+const stormId = (r: Raw, i: number): string => r.storms[i]?.id ?? `storm-${i + 1}`
+
+function crossCheck (r: Raw, ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string): void => { ctx.addIssue({ code: 'custom', path, message }) }
+  if (r.peers.bootstrap !== undefined && r.peers.bootstrap > r.peers.count) issue(['peers', 'bootstrap'], `more than peers.count (${r.peers.count})`)
+  const ids = new Set<string>()
+  r.storms.forEach((s, i) => {
+    const id = stormId(r, i)
+    if (ids.has(id)) issue(['storms', i, 'id'], `storm id ${id} is used twice`)
+    ids.add(id)
+    const spec = toStormSpec(s, id)
+    const lastMs = s.at + shapeWindowMs(spec.shape) + bootDelayBounds(spec.bootDelay).maxMs
+    if (lastMs > r.observe) issue(['storms', i, 'at'], `the storm may last until ${formatDuration(lastMs)} (at + window + longest boot delay), after the end of observe (${formatDuration(r.observe)})`)
+  })
+  r.injections.forEach((inj, i) => { if (inj.at > r.observe) issue(['injections', i, 'at'], `after the end of observe (${formatDuration(r.observe)})`) })
+  if (r.verdict?.recoveredShare !== undefined && r.verdict.metastableShare !== undefined && r.verdict.metastableShare > r.verdict.recoveredShare) {
+    issue(['verdict', 'metastableShare'], 'must not exceed recoveredShare')
+  }
+  const stall = r.models['promotion-stall']
+  if (stall !== undefined) {
+    const minUptimeMs = stall.minUptimeMs ?? MODELS['promotion-stall'].defaults.minUptimeMs
+    if (minUptimeMs >= r.warmup) issue(['models', 'promotion-stall', 'minUptimeMs'], `must be shorter than the warm-up (${formatDuration(r.warmup)}): else no peer ever qualifies and the model is a switch, not a mechanism`)
+  }
+  if (r.sweep !== undefined) checkSweep(r, r.sweep, issue)
+}
+
+function checkSweep (r: Raw, sweep: NonNullable<Raw['sweep']>, issue: (path: PropertyKey[], message: string) => void): void {
+  const ids = r.storms.map((_, i) => stormId(r, i))
+  let target: number
+  if (sweep.storm === undefined) {
+    if (ids.length !== 1) { issue(['sweep', 'storm'], `required: name one of the ${ids.length} storms (${ids.join(', ') || 'none'})`); return }
+    target = 0
+  } else {
+    target = ids.indexOf(sweep.storm)
+    if (target < 0) { issue(['sweep', 'storm'], `no storm with id ${sweep.storm} (storms: ${ids.join(', ') || 'none'})`); return }
+  }
+  const targets = r.storms[target]?.targets ?? ''
+  if (parseTargetSpec(targets).kind === 'ids') issue(['storms', target, 'targets'], 'a swept storm needs a selector (all, peers or supernodes), not a list of peer ids')
+  const cells = sweep.stormShare.length * sweep.load.values.length * sweep.trials
+  if (cells > SWEEP_RUNS_MAX) issue(['sweep', 'trials'], `${cells} runs in all; at most ${SWEEP_RUNS_MAX}`)
+  const { key, values } = sweep.load
+  values.forEach((v, i) => {
+    if (key === 'peers') {
+      if (!Number.isInteger(v) || v < 1 || v > PEERS_MAX) issue(['sweep', 'load', 'values', i], `expected a whole number of peers 1..${PEERS_MAX}`)
+      else if (r.peers.bootstrap !== undefined && v < r.peers.bootstrap) issue(['sweep', 'load', 'values', i], `fewer peers than peers.bootstrap (${r.peers.bootstrap})`)
+      return
+    }
+    const why = settingProblem(key, v)
+    if (why !== null) issue(why.startsWith('not a') || why.startsWith('set by') ? ['sweep', 'load', 'key'] : ['sweep', 'load', 'values', i], why)
+  })
+}
+
+function toScenario (r: Raw): Scenario {
+  const s: Scenario = {
+    name: r.name,
+    description: r.description,
+    timeScale: r.timeScale,
+    peers: r.peers,
+    settings: r.settings,
+    models: r.models,
+    warmupMs: r.warmup,
+    observeMs: r.observe,
+    storms: r.storms.map((st, i) => ({ atMs: st.at, storm: toStormSpec(st, stormId(r, i)) })),
+    injections: r.injections.map(inj => ({ atMs: inj.at, count: inj.count, slots: inj.slots }))
+  }
+  if (r.seed !== undefined) s.seed = r.seed
+  if (r.crashRestart !== undefined) s.crashRestart = r.crashRestart
+  if (r.verdict !== undefined) {
+    const v: VerdictThresholds = {}
+    if (r.verdict.recoveredShare !== undefined) v.recoveredShare = r.verdict.recoveredShare
+    if (r.verdict.metastableShare !== undefined) v.metastableShare = r.verdict.metastableShare
+    if (r.verdict.recoveryDeadline !== undefined) v.recoveryDeadlineMs = r.verdict.recoveryDeadline
+    s.verdict = v
+  }
+  if (r.expect !== undefined) s.expect = r.expect
+  if (r.sweep !== undefined) {
+    const sw = r.sweep
+    s.sweep = { storm: sw.storm ?? stormId(r, 0), stormShares: sw.stormShare, load: { key: sw.load.key as LoadKey, values: sw.load.values }, trials: sw.trials }
+  }
+  return s
+}
+
+/** The schema: input is the parsed YAML, output a Scenario (durations in emulated ms). */
+export const ScenarioSchema = raw.superRefine(crossCheck).transform(toScenario)

@@ -1,0 +1,197 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
+import { join, dirname, basename } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
+import { loadScenarioFile, parseScenario } from '../../orchestrator/scenario/load.ts'
+import { expandSweep } from '../../orchestrator/scenario/compile.ts'
+import type { ScenarioIssue } from '../../orchestrator/scenario/errors.ts'
+import { formatPath } from '../../orchestrator/storm/fields.ts'
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios')
+const shipped = readdirSync(dir).filter(f => f.endsWith('.yaml')).sort()
+
+test('the shipped scenarios are there', () => {
+  for (const f of ['calm.yaml', 'skype-2007.yaml', 'skype-2007-tuned.yaml', 'skype-2010.yaml', 'sweep-2007.yaml']) assert.ok(shipped.includes(f), f)
+})
+
+for (const f of shipped) {
+  test(`scenarios/${f} validates and compiles`, async () => {
+    const l = await loadScenarioFile(join(dir, f))
+    assert.equal(l.scenario.name, basename(f, '.yaml'))
+    assert.equal(l.seedSource, 'file')
+    assert.equal(l.compiled.network.peers.length, l.scenario.peers.count)
+    assert.equal(l.compiled.network.settings.timeScale, l.scenario.timeScale)
+    // Small enough for a 2-core host, short enough to run in minutes.
+    assert.ok(l.scenario.peers.count <= 60, 'peers')
+    const realS = (l.scenario.warmupMs + l.scenario.observeMs) * l.scenario.timeScale / 1000
+    assert.ok(realS <= 300, `runs ${realS}s of real time after up`)
+  })
+}
+
+test('skype-2007 and skype-2007-tuned run the same storm on the same network', async () => {
+  const a = await loadScenarioFile(join(dir, 'skype-2007.yaml'))
+  const b = await loadScenarioFile(join(dir, 'skype-2007-tuned.yaml'))
+  assert.deepEqual(a.scenario.storms, b.scenario.storms)
+  assert.deepEqual(a.compiled.network.peers, b.compiled.network.peers)
+  for (const k of ['timeScale', 'warmupMs', 'observeMs'] as const) assert.equal(a.scenario[k], b.scenario[k], k)
+  assert.equal(a.scenario.expect, 'metastable')
+  assert.equal(b.scenario.expect, 'recovered')
+  assert.equal(a.compiled.network.settings.pendingSlotDeadlineMs, 0)
+  assert.ok((b.compiled.network.settings.pendingSlotDeadlineMs ?? 0) > 0)
+})
+
+test('calm has no storm and expects recovered; skype-2010 injects supernodes after its storm', async () => {
+  const calm = await loadScenarioFile(join(dir, 'calm.yaml'))
+  assert.deepEqual(calm.compiled.timeline, [])
+  assert.equal(calm.scenario.expect, 'recovered')
+  const s2010 = await loadScenarioFile(join(dir, 'skype-2010.yaml'))
+  assert.deepEqual(s2010.compiled.timeline.map(e => e.kind), ['storm', 'inject'])
+  assert.ok(Object.keys(s2010.compiled.applied.perPeer).length > 0, 'a share runs the crashing version')
+  assert.ok((s2010.compiled.network.settings.snOverloadThreshold ?? 0) > 0)
+})
+
+test('sweep-2007 expands to share x load x trials, with one seed per trial across cells', async () => {
+  const l = await loadScenarioFile(join(dir, 'sweep-2007.yaml'))
+  const sw = l.scenario.sweep
+  assert.ok(sw !== undefined)
+  const cells = expandSweep(l.scenario, l.seed)
+  assert.equal(cells.length, sw.stormShares.length * sw.load.values.length * sw.trials)
+  for (const c of cells) {
+    assert.equal(c.scenario.sweep, undefined)
+    assert.equal(c.scenario.storms[0]?.storm.targets, `fraction:${c.stormShare}`)
+    assert.equal(c.scenario.peers.count, c.load)
+    assert.equal(c.seed, `${l.seed}-t${c.trial + 1}`)
+  }
+  assert.equal(new Set(cells.map(c => c.seed)).size, sw.trials)
+})
+
+// ---- wrong scenarios
+
+const base = (): Record<string, unknown> => ({
+  name: 'test',
+  description: 'a test scenario',
+  seed: 'fixed',
+  timeScale: 0.5,
+  peers: { count: 20, bootstrap: 2 },
+  settings: { slotsMax: 8 },
+  models: { 'slot-leak': null },
+  warmup: '60s',
+  storms: [{ at: '0s', targets: 'fraction:0.5', shape: 'uniform', window: '10s', bootDelay: '1s..5s' }],
+  observe: '120s'
+})
+
+/** Issues of an invalid scenario, each with the text of the line it points at. */
+function issuesOf (doc: Record<string, unknown>): Array<ScenarioIssue & { where: string, text: string }> {
+  const text = stringify(doc)
+  const lines = text.split('\n')
+  try {
+    parseScenario(text, 'test.yaml')
+  } catch (err) {
+    assert.equal((err as Error).name, 'ScenarioError')
+    return (err as { issues: ScenarioIssue[] }).issues.map(i => ({ ...i, where: formatPath(i.path), text: i.line === undefined ? '' : lines[i.line - 1] ?? '' }))
+  }
+  assert.fail('expected a ScenarioError')
+}
+
+function refused (mutate: (d: Record<string, unknown>) => void, where: string, lineHas?: string): void {
+  const d = base()
+  mutate(d)
+  const issues = issuesOf(d)
+  const hit = issues.find(i => i.where === where)
+  assert.ok(hit !== undefined, `expected an issue at ${where}, got ${issues.map(i => `${i.where}: ${i.message}`).join(' | ')}`)
+  if (lineHas !== undefined) assert.ok(hit.text.includes(lineHas), `line ${hit.line} is ${JSON.stringify(hit.text)}, expected it to contain ${lineHas}`)
+}
+
+const storm = (d: Record<string, unknown>): Record<string, unknown> => (d.storms as Array<Record<string, unknown>>)[0] ?? {}
+
+test('the base test scenario is valid', () => {
+  assert.doesNotThrow(() => parseScenario(stringify(base())))
+})
+
+test('a wrong value names its path and its line', () => {
+  refused(d => { storm(d).shape = 'sideways' }, 'storms[0].shape', 'shape: sideways')
+  refused(d => { storm(d).window = '10' }, 'storms[0].window', 'window')
+  refused(d => { d.timeScale = 0 }, 'timeScale', 'timeScale')
+  refused(d => { (d.peers as Record<string, unknown>).count = 2.5 }, 'peers.count', 'count')
+  refused(d => { storm(d).targets = 'supernode' }, 'storms[0].targets', 'targets')
+  refused(d => { storm(d).bootDelay = '5s..1s' }, 'storms[0].bootDelay', 'bootDelay')
+  refused(d => { d.expect = 'fine' }, 'expect', 'expect')
+})
+
+test('an unknown field is an error that names it, at its line', () => {
+  refused(d => { storm(d).windw = '3s' }, 'storms[0].windw', 'windw')
+  refused(d => { d.colour = 'red' }, 'colour', 'colour')
+  refused(d => { (d.peers as Record<string, unknown>).capable = 0.3 }, 'peers.capable', 'capable')
+})
+
+test('a missing field is "required"', () => {
+  const d = base()
+  delete d.name
+  const hit = issuesOf(d).find(i => i.where === 'name')
+  assert.match(hit?.message ?? '', /^required/)
+})
+
+test('settings are checked against the peer configuration', () => {
+  refused(d => { (d.settings as Record<string, unknown>).slotsMaxx = 3 }, 'settings.slotsMaxx', 'slotsMaxx')
+  refused(d => { (d.settings as Record<string, unknown>).slotsMax = 0 }, 'settings.slotsMax', 'slotsMax')
+  refused(d => { (d.settings as Record<string, unknown>).retryPolicy = 'often' }, 'settings.retryPolicy')
+  refused(d => { (d.settings as Record<string, unknown>).retryHonorHint = 'yes' }, 'settings.retryHonorHint')
+  refused(d => { (d.settings as Record<string, unknown>).port = 4001 }, 'settings.port')
+  refused(d => { (d.settings as Record<string, unknown>).timeScale = 1 }, 'settings.timeScale')
+  // The peer's own cross-field rule, found before anything starts.
+  refused(d => { d.settings = { retryBaseMs: 9000, retryCapMs: 1000 } }, 'settings.retryBaseMs')
+})
+
+test('models: unknown names, bad parameters and conflicts are refused', () => {
+  refused(d => { d.models = { 'slot-leek': null } }, 'models.slot-leek', 'slot-leek')
+  refused(d => { d.models = { 'slot-reclaim': { deadlineMs: '15s' } } }, 'models.slot-reclaim.deadlineMs')
+  refused(d => { d.models = { 'slot-reclaim': { deadline: 15000 } } }, 'models.slot-reclaim.deadline')
+  refused(d => { d.models = { 'slot-leak': null, 'slot-reclaim': null } }, 'models.slot-reclaim', 'slot-reclaim')
+  refused(d => { d.settings = { pendingSlotDeadlineMs: 5000 } }, 'settings.pendingSlotDeadlineMs')
+  refused(d => { d.models = { 'jittered-backoff': { baseMs: 9000, capMs: 1000 } } }, 'models.jittered-backoff')
+  // promotion-stall longer than the warm-up would be a switch: no one ever promotes.
+  refused(d => { d.models = { 'promotion-stall': { minUptimeMs: 60_000 } } }, 'models.promotion-stall.minUptimeMs')
+})
+
+test('timeline: storms and injections must fit in the observation window; ids must be unique and exist', () => {
+  refused(d => { storm(d).at = '115s' }, 'storms[0].at', 'at')
+  refused(d => { d.injections = [{ at: '130s', count: 2, slots: 50 }] }, 'injections[0].at')
+  refused(d => { d.storms = [base().storms, base().storms].flat() as unknown[]; (d.storms as Array<Record<string, unknown>>).forEach(s => { s.id = 'x' }) }, 'storms[1].id')
+  refused(d => { storm(d).targets = 'p-001,p-099' }, 'storms[0].targets', 'targets')
+  refused(d => { storm(d).shape = 'waves'; delete storm(d).window; storm(d).waves = 3 }, 'storms[0].gap')
+})
+
+test('sweeps: the storm, the load key and its values are checked', () => {
+  const sweep = { stormShare: [0.1, 0.5], load: { key: 'peers', values: [10, 20] }, trials: 2 }
+  assert.doesNotThrow(() => parseScenario(stringify({ ...base(), sweep })))
+  refused(d => { d.sweep = { ...sweep, storm: 'nope' } }, 'sweep.storm')
+  refused(d => { d.sweep = { ...sweep, load: { key: 'slotMax', values: [1] } } }, 'sweep.load.key')
+  refused(d => { d.sweep = { ...sweep, load: { key: 'slotsMax', values: [0, 4] } } }, 'sweep.load.values[0]')
+  refused(d => { d.sweep = { ...sweep, load: { key: 'peers', values: [1] } } }, 'sweep.load.values[0]')
+  refused(d => { d.sweep = { ...sweep, stormShare: [1.5] } }, 'sweep.stormShare[0]')
+  refused(d => { d.sweep = { ...sweep, load: { key: 'pendingSlotDeadlineMs', values: [1000] } } }, 'settings.pendingSlotDeadlineMs')
+  refused(d => { storm(d).targets = 'p-001'; d.sweep = sweep }, 'storms[0].targets')
+})
+
+test('YAML syntax errors and duplicate keys give a line', () => {
+  for (const text of ['name: a\n  bad: [\n', 'name: a\nname: b\n']) {
+    assert.throws(() => parseScenario(text), (err: Error & { issues?: ScenarioIssue[] }) => err.name === 'ScenarioError' && typeof err.issues?.[0]?.line === 'number')
+  }
+})
+
+test('the seed: an option beats the file; without either one is generated', () => {
+  const text = stringify(base())
+  assert.equal(parseScenario(text).seed, 'fixed')
+  const o = parseScenario(text, 'x', { seed: 'mine' })
+  assert.equal(o.seed, 'mine')
+  assert.equal(o.seedSource, 'option')
+  assert.equal(o.compiled.network.seed, 'mine')
+  const d = base()
+  delete d.seed
+  const g = parseScenario(stringify(d), 'x', { entropy: () => new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) })
+  assert.equal(g.seedSource, 'generated')
+  assert.equal(g.seed, '0102030405060708')
+  assert.throws(() => parseScenario(text, 'x', { seed: 'no/slashes' }), { name: 'ScenarioError' })
+})
