@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Login-server CPU per login, isolated: `patchday up --peers 1` for a login server, then
+// one client process logs in M times, each over a new connection (TCP + Noise + yamux),
+// one at a time; the login server's CPU (from /proc) divided by M.
+// Usage: node bench/login-cpu.mjs [--logins 200]
+import { spawnSync } from 'node:child_process'
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+const logins = Number(arg('--logins', '200'))
+const runsDir = mkdtempSync(join(tmpdir(), 'patchday-login-cpu-'))
+const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'patchday.mjs'), ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8' })
+const ticks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' '); return Number(f[11]) + Number(f[12]) }
+const HZ = 100
+try {
+  const up = cli(['up', '--peers', '1', '--bootstrap', '1', '--json', '--set', 'loginRatePerS=100000', '--set', 'loginServiceMs=0', '--set', 'loginConcurrencyMax=64'])
+  if (up.status !== 0) throw new Error(up.stderr)
+  const { runId } = JSON.parse(up.stdout)
+  const run = join(runsDir, runId)
+  const meta = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))
+  const cred = JSON.parse(readFileSync(join(run, 'peers', 'p-001', 'credentials.json'), 'utf8'))
+  const loginPid = JSON.parse(readFileSync(join(run, 'pids', 'login.json'), 'utf8')).pid
+  const node = await createLibp2p({ addresses: { listen: [] }, transports: [tcp({ dialOpts: { localAddress: '127.9.0.1' } })], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionMonitor: { enabled: false } })
+  const body = new TextEncoder().encode(JSON.stringify({ t: 'login', ...cred }))
+  const before = ticks(loginPid)
+  const t0 = performance.now()
+  let ok = 0
+  for (let i = 0; i < logins; i++) {
+    const conn = await node.dial(multiaddr(meta.login.addr))
+    const s = await conn.newStream('/patchday/login/1.0.0')
+    const lp = lpStream(s)
+    await lp.write(body)
+    const res = JSON.parse(new TextDecoder().decode((await lp.read()).subarray()))
+    if (res.t === 'ok') ok++
+    await s.close()
+    await conn.close()
+  }
+  const wall = performance.now() - t0
+  const cpuMs = (ticks(loginPid) - before) * 1000 / HZ
+  console.log(JSON.stringify({ logins, ok, loginServerCpuMsPerLogin: +(cpuMs / logins).toFixed(2), wallMsPerLogin: +(wall / logins).toFixed(2) }))
+  await node.stop()
+} finally {
+  cli(['down', '--grace', '2s'])
+  rmSync(runsDir, { recursive: true, force: true })
+}

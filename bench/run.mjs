@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// npm run bench [-- --sizes 50,100,200,500 --flags "..."]
+//
+// For each network size: `patchday up` on a fresh runs folder, then
+//  - time from `up` to steady (the CLI's own figure and wall time),
+//  - real memory per peer: drop in MemAvailable per process, and mean PSS,
+//  - login-server CPU per login: the whole login process's CPU (stats counters)
+//    divided by logins served, and the handler's own share (login.served cpuUs),
+// then `patchday down`. Results are printed as a Markdown table and written to
+// bench/results/<time>.json. Timings belong here, never in pass/fail tests.
+import { spawnSync } from 'node:child_process'
+import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir, cpus } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, 'bin', 'patchday.mjs')
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+const sizes = arg('--sizes', '50,100,200,500').split(',').map(Number)
+const settleMs = Number(arg('--settle-ms', '15000'))
+
+const memAvailableKb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1])
+const sleep = (ms) => new Promise(r => setTimeout(r, ms))
+
+function pssKb (pid) {
+  try { return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) } catch { return null }
+}
+
+function cli (runsDir, args) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8', timeout: 15 * 60_000 })
+  if (r.status !== 0) throw new Error(`patchday ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
+  return r.stdout
+}
+
+function events (file) {
+  return readFileSync(file, 'utf8').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l))
+}
+
+const results = []
+for (const n of sizes) {
+  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-${n}-`))
+  const before = memAvailableKb()
+  const t0 = Date.now()
+  let row
+  try {
+    const up = JSON.parse(cli(runsDir, ['up', '--peers', String(n), '--seed', `bench-${n}`, '--timeout', '10m', '--json']))
+    const wallMs = Date.now() - t0
+    await sleep(settleMs) // let start-up garbage be collected and the network settle
+    const after = memAvailableKb()
+    const run = join(runsDir, up.runId)
+    const pids = readdirSync(join(run, 'pids')).map(f => JSON.parse(readFileSync(join(run, 'pids', f), 'utf8')).pid)
+    const pss = pids.map(pssKb).filter(x => x !== null)
+    const status = JSON.parse(cli(runsDir, ['status', '--json']))
+    const login = events(join(run, 'logs', 'login.log'))
+    const served = login.filter(e => e.ev === 'login.served' && e.outcome === 'ok')
+    const handlerUs = served.reduce((a, e) => a + e.cpuUs, 0)
+    const lastStats = login.filter(e => e.ev === 'stats').at(-1)
+    const procUs = lastStats ? lastStats.cpuUserUs + lastStats.cpuSystemUs : null
+    row = {
+      peers: n,
+      steadyMs: up.elapsedMs,
+      wallMs,
+      onlineAtSteady: up.online,
+      onlineAfterSettle: status.online,
+      supernodes: status.supernodes,
+      memDropPerProcessMb: +((before - after) / pids.length / 1024).toFixed(1),
+      pssMeanMb: +(pss.reduce((a, b) => a + b, 0) / pss.length / 1024).toFixed(1),
+      loginsServed: served.length,
+      loginHandlerCpuMsPerLogin: served.length ? +(handlerUs / served.length / 1000).toFixed(2) : null,
+      loginProcessCpuMsPerLogin: procUs !== null && served.length ? +(procUs / served.length / 1000).toFixed(2) : null
+    }
+  } finally {
+    try { cli(runsDir, ['down', '--grace', '3s']) } catch (err) { console.error(String(err)) }
+    rmSync(runsDir, { recursive: true, force: true })
+  }
+  results.push(row)
+  console.error(JSON.stringify(row))
+}
+
+const header = '| peers | up → steady | online at steady / after settle | supernodes | memory per process (MemAvailable drop) | PSS mean | login CPU per login (handler / whole process) |'
+console.log(header)
+console.log('|---|---|---|---|---|---|---|')
+for (const r of results) {
+  console.log(`| ${r.peers} | ${(r.steadyMs / 1000).toFixed(1)} s | ${r.onlineAtSteady} / ${r.onlineAfterSettle} | ${r.supernodes} | ${r.memDropPerProcessMb} MB | ${r.pssMeanMb} MB | ${r.loginHandlerCpuMsPerLogin} / ${r.loginProcessCpuMsPerLogin} ms |`)
+}
+mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+const out = join(root, 'bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, results }, null, 2))
+console.error(`written ${out}`)
