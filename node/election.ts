@@ -1,7 +1,8 @@
 /**
  * Supernode election: a pure decision function of (settings, observation, random).
  *
- * Promotion when demand exceeds supply: this peer was turned away as busy lately,
+ * Promotion when demand exceeds supply: this peer was turned away as busy lately
+ * and is still not online,
  * the supernodes it knows are nearly full, or it knows too few of them. Only an
  * eligible peer promotes (reachable, capacity class, uptime), and only with
  * probability `promoteProb` per evaluation, so that not every candidate promotes
@@ -30,6 +31,8 @@ export interface ElectionObservation {
   uptimeMs: number
   /** When this peer was last turned away as busy/full by a supernode (ms), or null. */
   lastBusyAt: number | null
+  /** Whether this peer is online (attached and registered). A peer that got a slot after all is no sign of shortage. */
+  online: boolean
   /** Supernodes this peer knows with fresh information. */
   knownSupernodes: number
   /** Mean load (clients / slots) of those supernodes, or null when unknown. */
@@ -52,7 +55,7 @@ export function eligible (s: ElectionSettings, o: ElectionObservation): string |
 }
 
 export function shortage (s: ElectionSettings, o: ElectionObservation): 'shortage:busy' | 'shortage:load' | 'shortage:few' | null {
-  if (o.lastBusyAt !== null && o.now - o.lastBusyAt <= s.busyWindowMs) return 'shortage:busy'
+  if (!o.online && o.lastBusyAt !== null && o.now - o.lastBusyAt <= s.busyWindowMs) return 'shortage:busy'
   if (o.knownSupernodes < s.minSupernodes) return 'shortage:few'
   if (o.meanLoad !== null && o.meanLoad >= s.loadHigh) return 'shortage:load'
   return null

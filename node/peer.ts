@@ -98,7 +98,7 @@ export class Peer {
     const { clock, config } = this.c
     this.timers.push(setInterval(() => { this.elect() }, clock.real(config.electIntervalMs)))
     this.timers.push(setInterval(() => { this.logStats() }, clock.real(config.statsIntervalMs)))
-    this.timers.push(setInterval(() => { void this.saveCache() }, clock.real(Math.max(config.heartbeatIntervalMs, 5000))))
+    this.timers.push(setInterval(() => { void this.saveCache() }, clock.real(config.hostCacheSaveIntervalMs)))
     this.loop = this.run()
   }
 
@@ -167,6 +167,7 @@ export class Peer {
       reachable: config.reachable,
       uptimeMs: now - this.bootAt,
       lastBusyAt: this.client.lastBusyAt,
+      online: this.online,
       knownSupernodes: fresh.count,
       meanLoad: fresh.meanLoad,
       clients: this.supernode.clients,

@@ -26,6 +26,32 @@ export async function request<S extends z.ZodType> (conn: Connection, protocol: 
   }
 }
 
+/**
+ * A long-lived stream of requests and responses (heartbeats): each request is
+ * read with `idleMs` as its deadline; the stream ends when the remote closes it,
+ * goes quiet for longer, or sends something malformed (logged as `msg.invalid`).
+ */
+export function serveStream<S extends z.ZodType> (protocol: string, schema: S, stats: Stats, log: EventLog, idleMs: () => number, handler: Handler<S>) {
+  return async (stream: Stream, conn: Connection): Promise<void> => {
+    stats.contact(conn.remotePeer.toString())
+    const lp = framed(stream)
+    try {
+      for (;;) {
+        const req = await readMessage(lp, schema, { signal: AbortSignal.timeout(idleMs()) }, n => { stats.recv(n) })
+        const res = await handler(req, conn, stream)
+        if (res !== undefined) stats.sent(await writeMessage(lp, res))
+      }
+    } catch (err) {
+      if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) {
+        log.event('msg.invalid', { protocol, from: conn.remotePeer.toString(), error: err.name })
+      } else {
+        log.debug({ protocol, from: conn.remotePeer.toString(), err: (err as Error).name }, 'stream ended')
+      }
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}
+
 /** A protocol handler body: gets the validated request, returns the response (or undefined to send none). */
 export type Handler<S extends z.ZodType> = (req: z.infer<S>, conn: Connection, stream: Stream) => Promise<unknown>
 

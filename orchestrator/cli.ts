@@ -11,6 +11,15 @@ import { up } from './commands/up.ts'
 import { status, formatStatus } from './commands/status.ts'
 import { logs } from './commands/logs.ts'
 import { stopRun } from './commands/down.ts'
+import { storm } from './commands/storm.ts'
+import { runScenario } from './commands/run.ts'
+import { injectSupernodes } from './inject.ts'
+import { LocalRuntime } from './runtime/local.ts'
+import { openJournal } from './journal.ts'
+import { writeReport, formatSummary } from './analysis/report.ts'
+import { parseStormInput } from './storm/spec.ts'
+import { ScenarioError } from './scenario/errors.ts'
+import { StormSpecError, TargetSpecError } from './storm/errors.ts'
 import { UsageError } from './errors.ts'
 import { parseCount, parseDuration, parseShare } from './units.ts'
 import { PEERS_MAX } from './network-plan.ts'
@@ -46,7 +55,7 @@ export function buildCli (): Command {
     .requiredOption('--peers <n>', `number of peers (1..${PEERS_MAX})`)
     .option('--seed <seed>', 'seed for every random choice (printed when not given)')
     .option('--run-id <id>', 'name of the run folder (default: time and seed)')
-    .option('--bootstrap <n>', 'bootstrap supernodes (default: max(2, peers/40))')
+    .option('--bootstrap <n>', 'bootstrap supernodes (default: enough slots for all peers plus 20%)')
     .option('--capable-share <x>', 'share of peers eligible for supernode election (0..1)', '0.3')
     .option('--set <key=value>', 'a peer setting for every peer, e.g. slotsMax=20 (repeatable; see docs/config.md)', collect, [])
     .option('--steady-share <x>', 'share of peers online that counts as steady (0..1)', '0.95')
@@ -108,6 +117,87 @@ export function buildCli (): Command {
       })
     })
 
+  program.command('run')
+    .description('run a scenario: up, warm-up, storms and injections, observation, report, down')
+    .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/skype-2007.yaml')
+    .option('--seed <seed>', 'override the scenario\'s seed (printed either way)')
+    .option('--run-id <id>', 'name of the run folder')
+    .option('--timeout <duration>', 'start-up deadline', '5m')
+    .option('--booting-max <n>', 'processes booting at once', '8')
+    .option('--keep', 'leave the network running after the report', false)
+    .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`', false)
+    .option('--json', 'print report.json\'s headline fields as JSON', false)
+    .action(async (file: string, o: { seed?: string, runId?: string, timeout: string, bootingMax: string, keep: boolean, check: boolean, json: boolean }, cmd: Command) => {
+      const r = await runScenario({
+        runsDir: runsDir(cmd),
+        file,
+        deadlineMs: parseDuration(o.timeout, '--timeout'),
+        bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256),
+        keep: o.keep,
+        quiet: o.json,
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.runId !== undefined ? { runId: o.runId } : {})
+      })
+      const headline = { runId: r.runId, seed: r.seed, verdict: r.report.verdict, expect: r.expect, recoveryS: r.report.recoveryS, reasons: r.report.reasons, amplification: r.report.amplification, hostSaturated: r.report.host.hostSaturated }
+      process.stdout.write(o.json ? JSON.stringify(headline) + '\n' : `${r.runId} ${r.report.verdict}${r.expect !== null ? ` (expected ${r.expect})` : ''}\n`)
+      if (o.check && r.expect !== null && r.expect !== r.report.verdict) process.exitCode = 3
+    })
+
+  program.command('storm')
+    .description('a reboot storm on the running network (durations in emulated time: the run\'s time scale applies)')
+    .option('--run <id>', 'run id (default: the current run)')
+    .option('--targets <spec>', 'all | peers | supernodes | fraction:x | n | count:n | p-001,p-007 | supernodes,fraction:0.5')
+    .option('--share <x>', 'shorthand for --targets fraction:x')
+    .option('--shape <shape>', 'all-at-once | uniform | waves (default: uniform with --window, else all-at-once)')
+    .option('--window <duration>', 'the stops spread uniformly over this window')
+    .option('--waves <n>', 'with --shape waves: number of groups')
+    .option('--wave-window <duration>', 'with --shape waves: each group\'s window')
+    .option('--gap <duration>', 'with --shape waves: pause between groups')
+    .option('--shutdown <mode>', 'graceful (SIGTERM, then SIGKILL after --grace) or power-cut (SIGKILL)', 'graceful')
+    .option('--grace <duration>', 'real time a process gets to exit after SIGTERM', '5s')
+    .option('--boot-delay <delay>', 'each target restarts after: 5s | 2s..8s | exp(5s, 1s..30s) | normal(10s, 3s, 2s..20s)', '0s')
+    .option('--id <id>', 'storm id in the journal', 'storm')
+    .option('--seed <seed>', 'seed for targets, times and delays (printed when not given)')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
+      if (o.targets !== undefined && o.share !== undefined) throw new UsageError('give --targets or --share, not both')
+      const targets = o.share !== undefined ? `fraction:${parseShare(String(o.share), '--share')}` : (o.targets as string | undefined) ?? 'all'
+      const input: Record<string, unknown> = { targets, shutdown: o.shutdown, grace: o.grace, bootDelay: o.bootDelay, id: o.id }
+      input.shape = o.shape ?? (o.window !== undefined ? 'uniform' : 'all-at-once')
+      if (o.window !== undefined) input.window = o.window
+      if (o.waves !== undefined) input.waves = parseCount(String(o.waves), '--waves', 1, 48)
+      if (o.waveWindow !== undefined) input.waveWindow = o.waveWindow
+      if (o.gap !== undefined) input.gap = o.gap
+      const spec = parseStormInput(input, String(o.id))
+      const run = await resolveRun(runsDir(cmd), o.run as string | undefined)
+      const r = await storm(run, spec, o.seed as string | undefined, o.json === true)
+      if (o.json === true) process.stdout.write(JSON.stringify({ stormId: r.stormId, seed: r.seed, ok: r.ok, failed: r.failed, skipped: r.skipped, aborted: r.aborted }) + '\n')
+      if (r.failed > 0) process.exitCode = 1
+    })
+
+  program.command('inject')
+    .description('add dedicated high-capacity supernodes to the running network (2010\'s mega-supernodes)')
+    .argument('<what>', 'what to inject: supernodes')
+    .requiredOption('--count <n>', 'how many')
+    .option('--slots <m>', 'client slots each', '200')
+    .option('--run <id>', 'run id (default: the current run)')
+    .action(async (what: string, o: { count: string, slots: string, run?: string }, cmd: Command) => {
+      if (what !== 'supernodes') throw new UsageError(`inject: only 'supernodes' can be injected, not ${JSON.stringify(what)}`)
+      const run = await resolveRun(runsDir(cmd), o.run)
+      const names = await injectSupernodes(run, new LocalRuntime(run), openJournal(run.logFile('orchestrator'), run.runId), parseCount(o.count, '--count', 1, 64), parseCount(o.slots, '--slots', 1, 100_000))
+      process.stdout.write(names.join('\n') + '\n')
+    })
+
+  program.command('report')
+    .description('analyse a run\'s logs into report.json and report.html (and a summary here)')
+    .argument('[run-dir]', 'the run folder (default: the current run)')
+    .option('--json', 'print report.json instead of the summary', false)
+    .action(async (dir: string | undefined, o: { json: boolean }, cmd: Command) => {
+      const root = dir ?? (await resolveRun(runsDir(cmd))).root
+      const report = await writeReport(root)
+      process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatSummary(report) + `\nreport: ${root}/report.html\n`)
+    })
+
   program.command('down')
     .description('stop every process of the run: SIGTERM, then SIGKILL after the grace period')
     .option('--run <id>', 'run id (default: the current run)')
@@ -141,7 +231,7 @@ export async function main (argv: string[]): Promise<number> {
       // commander printed its message already; help and version are not failures.
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2
     }
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ScenarioError || err instanceof StormSpecError || err instanceof TargetSpecError) {
       process.stderr.write(`patchday: ${err.message}\n`)
       return 2
     }

@@ -4,7 +4,7 @@
  * Every runtime starts the same plan.
  */
 import { createRng } from '../node/contract/rng.ts'
-import type { PeerConfig } from '../node/contract/config.ts'
+import { defaultSetting, type PeerConfig } from '../node/contract/config.ts'
 import { UsageError } from './errors.ts'
 
 export const PEERS_MAX = 5000
@@ -15,7 +15,11 @@ export const PEER_PORT = 4001
 export interface NetworkOptions {
   peers: number
   seed: string
-  /** Bootstrap supernodes; default max(2, ceil(peers / 40)). */
+  /**
+   * Bootstrap supernodes. Default: enough slots for every peer with 20% to spare,
+   * max(2, ceil(1.2 * peers / slotsMax)), so that a network comes up without a
+   * storm of busy answers; the election then adjusts supply to demand.
+   */
   bootstrap?: number
   /** Share of peers with capacity class >= 2 (eligible for election). */
   capableShare?: number
@@ -23,7 +27,12 @@ export interface NetworkOptions {
   reachableShare?: number
   /** Settings for every peer (and the login server). */
   settings?: Partial<PeerConfig>
+  /** Dedicated supernodes provisioned but not started, for `inject` (2010's mega-supernodes). */
+  reserve?: number
 }
+
+export const RESERVE_DEFAULT = 8
+export const RESERVE_MAX = 64
 
 export interface PeerPlan {
   name: string
@@ -38,7 +47,15 @@ export interface NetworkPlan {
   seed: string
   login: { name: string, ip: string, port: number }
   peers: PeerPlan[]
+  /** Dedicated supernodes, started only by an injection. */
+  reserve: PeerPlan[]
   settings: Partial<PeerConfig>
+}
+
+/** Dedicated supernode i (1-based): its own loopback range, apart from the peers'. */
+export function reserveIp (i: number): string {
+  if (!Number.isInteger(i) || i < 1 || i > RESERVE_MAX) throw new UsageError(`reserve index ${i} out of range 1..${RESERVE_MAX}`)
+  return `127.4.0.${i + 1}`
 }
 
 /** Peer i (1-based) gets its own loopback address: libp2p limits inbound connections per source address. */
@@ -53,7 +70,8 @@ export function peerName (i: number, total: number): string {
 
 export function planNetwork (o: NetworkOptions): NetworkPlan {
   if (!Number.isInteger(o.peers) || o.peers < 1 || o.peers > PEERS_MAX) throw new UsageError(`--peers must be 1..${PEERS_MAX}, got ${o.peers}`)
-  const bootstrap = o.bootstrap ?? Math.min(o.peers, Math.max(2, Math.ceil(o.peers / 40)))
+  const slots = o.settings?.slotsMax ?? defaultSetting('slotsMax')
+  const bootstrap = o.bootstrap ?? Math.min(o.peers, Math.max(2, Math.ceil(1.2 * o.peers / slots)))
   if (!Number.isInteger(bootstrap) || bootstrap < 1 || bootstrap > o.peers) throw new UsageError(`--bootstrap must be 1..${o.peers}, got ${bootstrap}`)
   const capable = o.capableShare ?? 0.3
   const reachable = o.reachableShare ?? 0.9
@@ -74,5 +92,11 @@ export function planNetwork (o: NetworkOptions): NetworkPlan {
       reachable: isBootstrap || rng.next() < reachable
     })
   }
-  return { seed: o.seed, login: { name: LOGIN_NAME, ip: '127.1.0.1', port: LOGIN_PORT }, peers, settings: o.settings ?? {} }
+  const reserveCount = o.reserve ?? RESERVE_DEFAULT
+  if (!Number.isInteger(reserveCount) || reserveCount < 0 || reserveCount > RESERVE_MAX) throw new UsageError(`reserve must be 0..${RESERVE_MAX}, got ${reserveCount}`)
+  const reserve: PeerPlan[] = []
+  for (let i = 1; i <= reserveCount; i++) {
+    reserve.push({ name: `mega-${String(i).padStart(2, '0')}`, index: i, ip: reserveIp(i), bootstrap: true, capacityClass: 3, reachable: true })
+  }
+  return { seed: o.seed, login: { name: LOGIN_NAME, ip: '127.1.0.1', port: LOGIN_PORT }, peers, reserve, settings: o.settings ?? {} }
 }

@@ -5,11 +5,11 @@
  * together would thrash a 2-core host for minutes).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Runtime } from './runtime/runtime.ts'
+import type { ProcessSpec, Runtime } from './runtime/runtime.ts'
 import type { NetworkPlan } from './network-plan.ts'
-import { loginEnv, peerEnv, type Provisioned } from './provision.ts'
 import type { RunDir } from './run-dir.ts'
 import { LogTailer } from './logs/tail.ts'
+import type { PeerEvent } from '../node/contract/events.ts'
 import { NetworkState, type NetworkSummary } from './analysis/state.ts'
 import { NotSteadyError, RuntimeError } from './errors.ts'
 import type { Progress } from './progress.ts'
@@ -37,11 +37,14 @@ export class Watcher {
     this.tailer = new LogTailer(run.logsDir)
   }
 
-  async poll (): Promise<void> {
-    for (const e of await this.tailer.poll()) {
+  /** Fold what the logs gained since the last poll; returns those events. */
+  async poll (): Promise<PeerEvent[]> {
+    const fresh = await this.tailer.poll()
+    for (const e of fresh) {
       this.state.apply(e)
       if (e.ev === 'boot') this.booted.add(e.peer)
     }
+    return fresh
   }
 }
 
@@ -53,7 +56,7 @@ async function deadProcesses (runtime: Runtime, names: Set<string>): Promise<str
   return (await runtime.list()).filter(p => names.has(p.name) && !p.running).map(p => p.name)
 }
 
-export async function startNetwork (run: RunDir, runtime: Runtime, plan: NetworkPlan, prov: Provisioned, opts: UpOptions, progress: Progress): Promise<NetworkSummary> {
+export async function startNetwork (run: RunDir, runtime: Runtime, plan: NetworkPlan, specFor: (name: string) => ProcessSpec, opts: UpOptions, progress: Progress): Promise<NetworkSummary> {
   const t0 = Date.now()
   const watcher = new Watcher(run)
   const deadline = t0 + opts.deadlineMs
@@ -64,7 +67,7 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
     await watcher.poll()
   }
 
-  await runtime.start({ name: plan.login.name, env: loginEnv(run, plan, plan.seed) })
+  await runtime.start(specFor(plan.login.name))
   started.add(plan.login.name)
   while (!watcher.booted.has(plan.login.name)) {
     await check()
@@ -85,7 +88,7 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
     while (booting < opts.bootingMax && next < order.length) {
       const p = order[next++]
       if (p === undefined) break
-      await runtime.start({ name: p.name, env: peerEnv(run, plan, p, prov) })
+      await runtime.start(specFor(p.name))
       started.add(p.name)
       booting++
     }

@@ -32,7 +32,7 @@ async function writeIdentity (dir: string): Promise<string> {
 
 export async function provision (run: RunDir, plan: NetworkPlan): Promise<Provisioned> {
   const accounts: AccountsFile = { version: 1, accounts: {} }
-  for (const p of plan.peers) {
+  for (const p of [...plan.peers, ...plan.reserve]) {
     // Secrets come from the OS, not the run's seed: they change no behaviour.
     const password = randomBytes(12).toString('base64url')
     accounts.accounts[p.name] = hashPassword(password)
@@ -47,6 +47,8 @@ export async function provision (run: RunDir, plan: NetworkPlan): Promise<Provis
     const id = await writeIdentity(run.stateDir(p.name))
     bootstrapAddrs.push(`${p.name}=/ip4/${p.ip}/tcp/${PEER_PORT}/p2p/${id}`)
   }
+  // Dedicated supernodes learn of the others from the bootstrap list and announce themselves by exchange.
+  for (const p of plan.reserve) await writeIdentity(run.stateDir(p.name))
   return { loginAddr: `/ip4/${plan.login.ip}/tcp/${plan.login.port}/p2p/${loginId}`, bootstrapAddrs }
 }
 

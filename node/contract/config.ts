@@ -52,7 +52,8 @@ export const CONFIG_SPEC = {
 
   // client behaviour
   attachTimeoutMs: ms('PATCHDAY_ATTACH_TIMEOUT_MS', 5000, 1),
-  attachParallelMax: int('PATCHDAY_ATTACH_PARALLEL_MAX', 2, 1, 32),
+  /** Supernodes tried at once; each try holds a slot until it wins or is given back. */
+  attachParallelMax: int('PATCHDAY_ATTACH_PARALLEL_MAX', 1, 1, 32),
   attachCandidatesMax: int('PATCHDAY_ATTACH_CANDIDATES_MAX', 8, 1, 200),
   loginTimeoutMs: ms('PATCHDAY_LOGIN_TIMEOUT_MS', 10_000, 1),
   retryPolicy: oneOf('PATCHDAY_RETRY_POLICY', RETRY_POLICIES, 'full-jitter'),
@@ -67,6 +68,8 @@ export const CONFIG_SPEC = {
   heartbeatTimeoutMs: ms('PATCHDAY_HEARTBEAT_TIMEOUT_MS', 5000, 1),
   heartbeatMissMax: int('PATCHDAY_HEARTBEAT_MISS_MAX', 3, 1, 100),
   hostCacheMax: int('PATCHDAY_HOST_CACHE_MAX', 200, 1, 10_000),
+  /** How often the host cache is written to disk (and at shutdown); a power cut loses what changed since. */
+  hostCacheSaveIntervalMs: ms('PATCHDAY_HOST_CACHE_SAVE_INTERVAL_MS', 60_000, 1),
   statsIntervalMs: ms('PATCHDAY_STATS_INTERVAL_MS', 10_000, 1),
 
   // supernode capacities (emulated: they must bind before the host does)
@@ -84,13 +87,13 @@ export const CONFIG_SPEC = {
   snBusyRetryAfterMs: ms('PATCHDAY_SN_BUSY_RETRY_AFTER_MS', 5000),
 
   // election
-  electIntervalMs: ms('PATCHDAY_ELECT_INTERVAL_MS', 5000, 1),
+  electIntervalMs: ms('PATCHDAY_ELECT_INTERVAL_MS', 2000, 1),
   electMinCapacityClass: int('PATCHDAY_ELECT_MIN_CAPACITY_CLASS', 2, 0, 3),
   electMinUptimeMs: ms('PATCHDAY_ELECT_MIN_UPTIME_MS', 10_000),
   electPromoteProb: float('PATCHDAY_ELECT_PROMOTE_PROB', 0.25, 0, 1),
   electLoadHigh: float('PATCHDAY_ELECT_LOAD_HIGH', 0.8, 0, 1),
   electLoadLow: float('PATCHDAY_ELECT_LOAD_LOW', 0.3, 0, 1),
-  electBusyWindowMs: ms('PATCHDAY_ELECT_BUSY_WINDOW_MS', 30_000, 1),
+  electBusyWindowMs: ms('PATCHDAY_ELECT_BUSY_WINDOW_MS', 10_000, 1),
   electDemoteIdleMs: ms('PATCHDAY_ELECT_DEMOTE_IDLE_MS', 60_000, 1),
   electDemoteProb: float('PATCHDAY_ELECT_DEMOTE_PROB', 0.1, 0, 1),
   electMinSupernodes: int('PATCHDAY_ELECT_MIN_SUPERNODES', 2, 0, 10_000),
@@ -199,6 +202,13 @@ export function configToEnv (config: Partial<PeerConfig>): Record<string, string
     env[spec.env] = Array.isArray(value) ? value.join(',') : String(value)
   }
   return env
+}
+
+/** A setting's default (for settings that have one). */
+export function defaultSetting<K extends ConfigKey> (key: K): PeerConfig[K] {
+  const def = (CONFIG_SPEC[key] as Spec).def
+  if (def === undefined) throw new ConfigError(CONFIG_SPEC[key].env, undefined, 'has no default')
+  return def as PeerConfig[K]
 }
 
 /** The env name of a setting (for error messages that should name what the user can change). */

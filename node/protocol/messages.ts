@@ -7,6 +7,12 @@ import { z } from 'zod'
 export const PROTOCOL_LOGIN = '/patchday/login/1.0.0'
 /** Client to supernode: attach, register, heartbeat, detach. */
 export const PROTOCOL_SN = '/patchday/sn/1.0.0'
+/**
+ * Client to supernode, one long-lived stream per session: heartbeats and their
+ * answers, numbered. A stream per heartbeat would cost a protocol negotiation and
+ * about ten encrypted frames each; hundreds of idle peers would keep the host busy.
+ */
+export const PROTOCOL_HEARTBEAT = '/patchday/heartbeat/1.0.0'
 /** Supernode to supernode: exchange of supernode lists. */
 export const PROTOCOL_SNX = '/patchday/snx/1.0.0'
 
@@ -44,7 +50,7 @@ export type LoginResponse = z.infer<typeof LoginResponse>
 export const SnRequest = z.discriminatedUnion('t', [
   z.object({ t: z.literal('attach'), name }).strict(),
   z.object({ t: z.literal('register'), ticket: Ticket }).strict(),
-  z.object({ t: z.literal('heartbeat') }).strict(),
+  z.object({ t: z.literal('heartbeat'), seq: z.number().int().min(0).optional() }).strict(),
   z.object({ t: z.literal('detach') }).strict()
 ])
 export type SnRequest = z.infer<typeof SnRequest>
@@ -55,7 +61,7 @@ export const SnResponse = z.discriminatedUnion('t', [
   z.object({ t: z.literal('not-supernode'), alternatives: snList }).strict(),
   z.object({ t: z.literal('registered') }).strict(),
   z.object({ t: z.literal('rejected'), reason: z.string().max(128) }).strict(),
-  z.object({ t: z.literal('alive'), load: z.number().min(0).max(1), supernodes: snList }).strict(),
+  z.object({ t: z.literal('alive'), load: z.number().min(0).max(1), supernodes: snList, seq: z.number().int().min(0).optional() }).strict(),
   z.object({ t: z.literal('unknown') }).strict(),
   z.object({ t: z.literal('bye') }).strict()
 ])

@@ -9,9 +9,10 @@
  * `retryAttemptsMax` it gives up for `giveUpPauseMs`, like a user who tries later.
  */
 import type { Libp2p } from 'libp2p'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse, type SnInfo, type Ticket } from '../protocol/messages.ts'
+import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse, type SnInfo, type Ticket } from '../protocol/messages.ts'
+import { framed, readMessage, writeMessage, type Framed } from '../protocol/codec.ts'
 import { request } from '../rpc.ts'
 import { INITIAL_RETRY_STATE, nextRetry, type RetryPolicy, type RetryState } from '../contract/retry-policies.ts'
 import type { HostCache } from '../host-cache.ts'
@@ -273,10 +274,12 @@ export class Client {
     }
   }
 
-  /** Heartbeats until the supernode is lost; returns why. */
+  /** Heartbeats until the supernode is lost; returns why. One stream carries them all (see PROTOCOL_HEARTBEAT). */
   private async heartbeats (sn: Attached, signal: AbortSignal): Promise<OfflineReason> {
     const { clock, stats, cache } = this.c
     let missed = 0
+    let seq = 0
+    let hb: { stream: Stream, lp: Framed } | null = null
     const closed = new AbortController()
     const onClose = (): void => { closed.abort() }
     sn.conn.addEventListener('close', onClose, { once: true })
@@ -288,8 +291,17 @@ export class Client {
           if (signal.aborted || !closed.signal.aborted) throw err
         }
         if (closed.signal.aborted || sn.conn.status !== 'open') return 'supernode-gone'
+        const s = clock.timeout(this.s.heartbeatTimeoutMs, signal)
         try {
-          const res = await request(sn.conn, PROTOCOL_SN, { t: 'heartbeat' }, SnResponse, stats, clock.timeout(this.s.heartbeatTimeoutMs, signal))
+          if (hb === null) {
+            const stream = await sn.conn.newStream(PROTOCOL_HEARTBEAT, { signal: s })
+            hb = { stream, lp: framed(stream) }
+          }
+          seq++
+          stats.sent(await writeMessage(hb.lp, { t: 'heartbeat', seq }, { signal: s }))
+          let res = await readMessage(hb.lp, SnResponse, { signal: s }, n => { stats.recv(n) })
+          // An answer to an earlier heartbeat (it came late): the next one is ours.
+          while (res.t === 'alive' && res.seq !== undefined && res.seq < seq) res = await readMessage(hb.lp, SnResponse, { signal: s }, n => { stats.recv(n) })
           if (res.t === 'alive') {
             missed = 0
             this.learn(res.supernodes)
@@ -300,6 +312,9 @@ export class Client {
           missed++
         } catch (err) {
           if (signal.aborted) throw err
+          // A stream that failed or timed out is replaced: its state is unknown.
+          hb?.stream.abort(err instanceof Error ? err : new Error(String(err)))
+          hb = null
           if (sn.conn.status !== 'open') return 'supernode-gone'
           if (!isAbort(err)) this.c.log.debug({ sn: sn.name, err: (err as Error).name }, 'heartbeat failed')
           missed++
@@ -311,6 +326,7 @@ export class Client {
       }
     } finally {
       sn.conn.removeEventListener('close', onClose)
+      if (hb !== null) await hb.stream.close().catch((err: unknown) => { hb?.stream.abort(err as Error) })
     }
   }
 }

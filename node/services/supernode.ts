@@ -12,10 +12,10 @@
 import type { Libp2p } from 'libp2p'
 import type { Connection, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse } from '../protocol/messages.ts'
-import { serve, request } from '../rpc.ts'
+import { PROTOCOL_HEARTBEAT, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse } from '../protocol/messages.ts'
+import { serve, serveStream, request } from '../rpc.ts'
 import { verifyTicket } from '../tickets.ts'
-import { InvalidTicketError } from '../contract/errors.ts'
+import { InvalidMessageError, InvalidTicketError } from '../contract/errors.ts'
 import { createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
 import type { HostCache } from '../host-cache.ts'
 import type { Clock } from '../clock.ts'
@@ -72,6 +72,11 @@ export class Supernode {
     const { node, stats, log } = this.c
     await node.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, stats, log, async (req, conn) => this.onRequest(req, conn)), { maxInboundStreams: 8 })
     await node.handle(PROTOCOL_SNX, serve(PROTOCOL_SNX, SnxMessage, stats, log, async (req) => this.onExchange(req)), { maxInboundStreams: 4 })
+    // Heartbeats: one stream per client session; quiet for longer than the client timeout ends it.
+    await node.handle(PROTOCOL_HEARTBEAT, serveStream(PROTOCOL_HEARTBEAT, SnRequest, stats, log, () => this.c.clock.real(this.s.clientTimeoutMs), async (req, conn) => {
+      if (req.t !== 'heartbeat') throw new InvalidMessageError(`${req.t} on the heartbeat stream`)
+      return this.onRequest(req, conn)
+    }), { maxInboundStreams: 2 })
     node.addEventListener('connection:close', this.onClose)
   }
 
@@ -145,7 +150,7 @@ export class Supernode {
       case 'heartbeat':
         if (slot?.state !== 'active') return { t: 'unknown' }
         slot.lastSeen = now
-        return { t: 'alive', load: this.load, supernodes: [this.info(), ...this.alternatives()].slice(0, this.s.snAlternativesMax + 1) }
+        return { t: 'alive', load: this.load, supernodes: [this.info(), ...this.alternatives()].slice(0, this.s.snAlternativesMax + 1), ...(req.seq !== undefined ? { seq: req.seq } : {}) }
       case 'detach':
         if (slot !== undefined) this.release(peerId, 'detached')
         return { t: 'bye' }

@@ -43,6 +43,11 @@ const POLL_MS = 50
 const PidRecord = z.object({ name: z.string(), pid: z.number().int().positive(), startTicks: z.string() })
 type PidRecord = z.infer<typeof PidRecord>
 
+/** Shared by every run in the runs folder (Node keys it by its version and the file's content). */
+export function compileCacheDir (run: RunDir): string {
+  return join(run.root, '..', '.cache', 'node-compile')
+}
+
 export function peerBundle (): string {
   // dist/cli.mjs and dist/peer.mjs sit side by side; from source (tests), ../../dist.
   const here = dirname(fileURLToPath(import.meta.url))
@@ -131,7 +136,8 @@ export class LocalRuntime implements Runtime {
       const child = spawn(process.execPath, [...peerNodeFlags(process.env, spec.env.PATCHDAY_ROLE), this.bundle], {
         detached: true,
         stdio: ['ignore', out, err],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env }
+        // V8's code cache on disk: hundreds of peers compile the same bundle once, not each.
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_COMPILE_CACHE: compileCacheDir(this.run), ...spec.env }
       })
       const pid = child.pid
       if (pid === undefined) throw new RuntimeError(`could not spawn ${spec.name}`)

@@ -11,7 +11,7 @@
  * same in every cell, so a larger storm share hits a superset of the peers a
  * smaller one hits, and the boundary between outcomes is not blurred by chance.
  */
-import { planNetwork, type NetworkOptions, type NetworkPlan } from '../network-plan.ts'
+import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type NetworkPlan } from '../network-plan.ts'
 import type { PeerConfig } from '../../node/contract/config.ts'
 import { UsageError } from '../errors.ts'
 import { parseTargetSpec, withFraction, formatTargetSpec } from '../storm/targets.ts'
@@ -64,6 +64,10 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
   if (s.peers.bootstrap !== undefined) opts.bootstrap = s.peers.bootstrap
   if (s.peers.capableShare !== undefined) opts.capableShare = s.peers.capableShare
   if (s.peers.reachableShare !== undefined) opts.reachableShare = s.peers.reachableShare
+  // Dedicated supernodes for the injections are provisioned up front (accounts, identities).
+  const injected = s.injections.reduce((n, inj) => n + inj.count, 0)
+  if (injected > RESERVE_MAX) throw new ScenarioError([{ path: ['injections'], message: `at most ${RESERVE_MAX} dedicated supernodes in all, got ${injected}` }])
+  opts.reserve = Math.max(RESERVE_DEFAULT, injected)
   let network: NetworkPlan
   try {
     network = planNetwork(opts)

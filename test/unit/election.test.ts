@@ -25,6 +25,7 @@ const client = (over: Partial<ElectionObservation> = {}): ElectionObservation =>
   reachable: true,
   uptimeMs: 20_000,
   lastBusyAt: null,
+  online: false,
   knownSupernodes: 5,
   meanLoad: 0.5,
   clients: 0,
@@ -164,4 +165,12 @@ test('demand-driven promotion: with shortageBypassUptime a young peer promotes d
   // The bypass lifts only the uptime gate, never reachability or capacity.
   assert.deepEqual(decide({ ...S, shortageBypassUptime: true }, { ...young, capacityClass: 0 }, () => 0), { action: 'stay', reason: 'ineligible:capacity' })
   assert.deepEqual(decide({ ...S, shortageBypassUptime: true }, { ...young, reachable: false }, () => 0), { action: 'stay', reason: 'ineligible:unreachable' })
+})
+
+test('a busy answer is no shortage for a peer that got online after all', () => {
+  assert.equal(shortage(S, client({ lastBusyAt: NOW - 1000, online: true })), null)
+  assert.deepEqual(decide(S, client({ lastBusyAt: NOW - 1000, online: true }), () => 0), { action: 'stay', reason: 'supply-ok' })
+  // Load and scarcity still count for an online peer.
+  assert.equal(shortage(S, client({ online: true, meanLoad: 0.9 })), 'shortage:load')
+  assert.equal(shortage(S, client({ online: true, knownSupernodes: 1 })), 'shortage:few')
 })

@@ -52,14 +52,15 @@ test('shares steer capacity and reachability', () => {
   assert.ok(Math.abs(reachable - 0.9) < 0.05, `reachable ${reachable}`)
 })
 
-test('default bootstrap count is max(2, ceil(peers / 40)), at most the peers', () => {
-  const count = (peers: number): number => planNetwork({ peers, seed: 's' }).peers.filter(p => p.bootstrap).length
+test('default bootstrap count is max(2, ceil(1.2 * peers / slotsMax)), at most the peers', () => {
+  const count = (peers: number, slotsMax?: number): number => planNetwork({ peers, seed: 's', ...(slotsMax !== undefined ? { settings: { slotsMax } } : {}) }).peers.filter(p => p.bootstrap).length
   assert.equal(count(1), 1)
   assert.equal(count(2), 2)
-  assert.equal(count(80), 2)
-  assert.equal(count(81), 3)
-  assert.equal(count(400), 10)
-  assert.equal(count(PEERS_MAX), 125)
+  assert.equal(count(33), 2) // default slotsMax 20: 1.2 * 33 / 20 = 1.98
+  assert.equal(count(34), 3)
+  assert.equal(count(200), 12)
+  assert.equal(count(200, 50), 5)
+  assert.equal(count(PEERS_MAX), 300)
 })
 
 test('explicit bootstrap count within 1..peers', () => {

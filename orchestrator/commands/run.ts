@@ -1,0 +1,108 @@
+/**
+ * `patchday run <scenario>`: up, warm-up, the timeline (storms, injections),
+ * observation, report, down. The seed is printed first; the same seed and
+ * scenario give the same network, plans and peer randomness.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createRng } from '../../node/contract/rng.ts'
+import { loadScenarioFile, type LoadedScenario } from '../scenario/load.ts'
+import { toRealMs, type CompiledScenario } from '../scenario/compile.ts'
+import { launch, interruptible, newRunId } from '../launch.ts'
+import { Watcher, describe } from '../network.ts'
+import { Progress } from '../progress.ts'
+import { runStorm } from '../storm-run.ts'
+import { injectSupernodes } from '../inject.ts'
+import { CrashRestarter } from '../crash-restart.ts'
+import { specFor, readNetworkFile } from '../network-file.ts'
+import { stopRun } from './down.ts'
+import { writeReport, formatSummary, type Report, type ReportInit } from '../analysis/report.ts'
+import { formatDuration } from '../units.ts'
+import type { StormResult } from '../storm/execute.ts'
+
+export interface RunArgs {
+  runsDir: string
+  file: string
+  seed?: string
+  runId?: string
+  deadlineMs: number
+  bootingMax: number
+  keep: boolean
+  quiet: boolean
+}
+
+export const TICK_MS = 250
+
+export function reportInitFor (c: CompiledScenario): ReportInit {
+  const v = c.verdict
+  if (v === undefined) return {}
+  return { verdict: { ...(v.recoveredShare !== undefined ? { recoverShare: v.recoveredShare } : {}), ...(v.metastableShare !== undefined ? { floorShare: v.metastableShare } : {}) } }
+}
+
+export interface RunOutcome { runId: string, seed: string, report: Report, expect: string | null, loaded: LoadedScenario }
+
+export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promise<RunOutcome> {
+  const loaded = loadedIn ?? await loadScenarioFile(a.file, a.seed !== undefined ? { seed: a.seed } : {})
+  const c = loaded.compiled
+  const progress = new Progress({ quiet: a.quiet })
+  progress.line(`scenario ${c.name}: seed ${loaded.seed} (${loaded.seedSource}); warm-up ${formatDuration(toRealMs(c.warmupMs, c.timeScale))}, observe ${formatDuration(toRealMs(c.observeMs, c.timeScale))} real`)
+  const runId = a.runId ?? newRunId(`${c.name}-${loaded.seed}`)
+  return await interruptible(async (signal) => {
+    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, signal }, progress)
+    const { run, runtime, journal, network } = l
+    const watcher = new Watcher(run)
+    const crash = c.crashRestart === undefined
+      ? null
+      : new CrashRestarter({ runtime, journal, rng: createRng(`${loaded.seed}/crash-restart`), delay: c.crashRestart, timeScale: c.timeScale, specFor: name => specFor(run, network, name) })
+    const storms: Array<Promise<StormResult>> = []
+    let report: Report | undefined
+    try {
+      journal.event('run.phase', { phase: 'warmup', scenario: c.name })
+      const tick = async (label: string): Promise<void> => {
+        for (const e of await watcher.poll()) crash?.observe(e)
+        await crash?.tick()
+        progress.update(`${label}: ${describe(watcher.state.summary(c.network.peers.length))}`)
+        await sleep(TICK_MS, undefined, { signal })
+      }
+      const warmupEnd = Date.now() + toRealMs(c.warmupMs, c.timeScale)
+      while (Date.now() < warmupEnd) await tick(`warm-up, ${formatDuration(warmupEnd - Date.now())} left`)
+      const t0 = Date.now()
+      journal.event('run.phase', { phase: 'storm', scenario: c.name })
+      const end = t0 + toRealMs(c.observeMs, c.timeScale)
+      const pending = [...c.timeline]
+      let observing = false
+      while (Date.now() < end) {
+        while (pending.length > 0 && Date.now() - t0 >= toRealMs(pending[0]?.atMs ?? 0, c.timeScale)) {
+          const entry = pending.shift()
+          if (entry === undefined) break
+          if (entry.kind === 'storm') {
+            progress.line(`storm ${entry.storm.id} at +${formatDuration(Date.now() - t0)}`)
+            storms.push(runStorm({ run, runtime, journal, network, state: watcher.state, spec: entry.storm, seed: `${loaded.seed}/${entry.storm.id}`, timeScale: c.timeScale, progress, signal }))
+          } else {
+            const names = await injectSupernodes(run, runtime, journal, entry.count, entry.slots)
+            Object.assign(network.perPeer, (await readNetworkFile(run)).perPeer)
+            progress.line(`injected ${names.length} dedicated supernodes with ${entry.slots} slots at +${formatDuration(Date.now() - t0)}`)
+          }
+        }
+        if (!observing && pending.length === 0) {
+          await Promise.all(storms)
+          observing = true
+          journal.event('run.phase', { phase: 'observe', scenario: c.name })
+        }
+        await tick(`${observing ? 'observing' : 'storm'}, ${formatDuration(end - Date.now())} left`)
+      }
+      journal.event('run.phase', { phase: 'done', scenario: c.name })
+      progress.done()
+    } finally {
+      await Promise.allSettled(storms)
+      l.monitor.stop()
+      try {
+        report = await writeReport(run.root, reportInitFor(c))
+      } finally {
+        if (!a.keep) await stopRun(run, 5000)
+      }
+    }
+    progress.line(formatSummary(report))
+    progress.line(`report: ${run.root}/report.html`)
+    return { runId, seed: loaded.seed, report, expect: c.expect ?? null, loaded }
+  })
+}

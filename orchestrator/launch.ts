@@ -1,0 +1,102 @@
+/**
+ * Launching a run: folder, provisioning, run.json and network.json, then the
+ * network through the runtime, watched until steady. Shared by `up` and `run`.
+ */
+import type { PeerConfig } from '../node/contract/config.ts'
+import type { NetworkPlan } from './network-plan.ts'
+import { RunDir, setCurrentRun } from './run-dir.ts'
+import { provision } from './provision.ts'
+import { startNetwork, describe } from './network.ts'
+import { LocalRuntime } from './runtime/local.ts'
+import { openJournal, type Journal } from './journal.ts'
+import { HostMonitor } from './host-monitor.ts'
+import type { Progress } from './progress.ts'
+import { formatDuration } from './units.ts'
+import { stopRun } from './commands/down.ts'
+import { specFor, writeNetworkFile, type NetworkFile } from './network-file.ts'
+import type { NetworkSummary } from './analysis/state.ts'
+
+export interface LaunchArgs {
+  runsDir: string
+  runId: string
+  plan: NetworkPlan
+  perPeer: Record<string, Partial<PeerConfig>>
+  steadyShare: number
+  deadlineMs: number
+  bootingMax: number
+  keepOnFailure: boolean
+  signal?: AbortSignal
+}
+
+export interface Launched {
+  run: RunDir
+  runtime: LocalRuntime
+  journal: Journal
+  monitor: HostMonitor
+  network: NetworkFile
+  summary: NetworkSummary
+  elapsedMs: number
+}
+
+export function newRunId (seed: string): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+  return `${t}-${seed.slice(0, 12).replace(/[^A-Za-z0-9]/g, '')}`
+}
+
+/** Start a run; on failure everything started is stopped again (unless keepOnFailure). The host monitor keeps running: stop it. */
+export async function launch (a: LaunchArgs, progress: Progress): Promise<Launched> {
+  const { plan } = a
+  const run = new RunDir(a.runsDir, a.runId)
+  progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
+  await run.create()
+  await setCurrentRun(a.runsDir, a.runId)
+  const runtime = new LocalRuntime(run)
+  const provisioned = await provision(run, plan)
+  const network: NetworkFile = { version: 1, plan, provisioned, perPeer: a.perPeer }
+  await writeNetworkFile(run, network)
+  await run.writeMeta({
+    version: 1,
+    runId: a.runId,
+    seed: plan.seed,
+    runtime: runtime.name,
+    createdAt: new Date().toISOString(),
+    timeScale: plan.settings.timeScale ?? 1,
+    peers: plan.peers.map(p => ({ name: p.name, ip: p.ip, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),
+    login: { name: plan.login.name, addr: provisioned.loginAddr }
+  })
+  const journal = openJournal(run.logFile('orchestrator'), a.runId)
+  journal.event('net.up', { peers: plan.peers.length, seed: plan.seed })
+  const monitor = new HostMonitor(journal)
+  monitor.start()
+  const t0 = Date.now()
+  try {
+    const upOpts = { bootingMax: a.bootingMax, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, ...(a.signal !== undefined ? { signal: a.signal } : {}) }
+    const summary = await startNetwork(run, runtime, plan, name => specFor(run, network, name), upOpts, progress)
+    const elapsedMs = Date.now() - t0
+    journal.event('net.steady', { online: summary.online, peers: summary.peers, elapsedMs })
+    progress.line(`steady after ${formatDuration(elapsedMs)}: ${describe(summary)}`)
+    return { run, runtime, journal, monitor, network, summary, elapsedMs }
+  } catch (err) {
+    monitor.stop()
+    progress.done()
+    if (!a.keepOnFailure) {
+      progress.line(`start-up failed; stopping what was started (logs stay in ${run.root})`)
+      await stopRun(run, 3000)
+    }
+    throw err
+  }
+}
+
+/** SIGINT/SIGTERM abort the signal while `work` runs (and are released after). */
+export async function interruptible<T> (work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController()
+  const onSignal = (): void => { ctl.abort(new Error('interrupted')) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await work(ctl.signal)
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * One storm against a running network: targets resolved against the roles the
+ * logs show now, planned from the seed, scaled to real time, executed through
+ * the runtime and journalled. Used by `patchday storm` and by scenario runs.
+ */
+import type { Runtime } from './runtime/runtime.ts'
+import type { RunDir } from './run-dir.ts'
+import type { Journal } from './journal.ts'
+import type { NetworkFile } from './network-file.ts'
+import { specFor } from './network-file.ts'
+import type { NetworkState } from './analysis/state.ts'
+import { planStorm, scalePlan, summarizePlan, type StormSpec, type StormPlan } from './storm/plan.ts'
+import { executeStorm, type StormResult } from './storm/execute.ts'
+import type { TargetPeer } from './storm/targets.ts'
+import type { Progress } from './progress.ts'
+
+/** Peers that can be hit: running ones, with the role their latest log line shows. */
+export function stormablePeers (state: NetworkState, running: ReadonlySet<string>): TargetPeer[] {
+  const out: TargetPeer[] = []
+  for (const s of state.peers.values()) {
+    if (running.has(s.peer) && (s.role === 'client' || s.role === 'supernode')) out.push({ name: s.peer, role: s.role })
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+export interface StormRunArgs {
+  run: RunDir
+  runtime: Runtime
+  journal: Journal
+  network: NetworkFile
+  state: NetworkState
+  spec: StormSpec
+  seed: string
+  timeScale: number
+  progress: Progress
+  signal?: AbortSignal
+}
+
+export async function planAgainst (a: Pick<StormRunArgs, 'runtime' | 'state' | 'spec' | 'seed'>): Promise<StormPlan> {
+  const running = new Set((await a.runtime.list()).filter(p => p.running).map(p => p.name))
+  return planStorm(a.seed, a.spec, stormablePeers(a.state, running))
+}
+
+export async function runStorm (a: StormRunArgs): Promise<StormResult> {
+  const plan = await planAgainst(a)
+  for (const line of summarizePlan(plan)) a.progress.line(`  ${line}`)
+  const real = scalePlan(plan, a.timeScale)
+  return await executeStorm(real, a.runtime, a.journal, {
+    specFor: name => specFor(a.run, a.network, name),
+    ...(a.signal !== undefined ? { signal: a.signal } : {}),
+    onProgress: (p) => { a.progress.update(`storm ${plan.stormId}: ${p.done}/${p.total} ops (${p.ok} ok, ${p.failed} failed)`) }
+  })
+}
