@@ -125,12 +125,16 @@ export class Peer {
           if (!this.client.ticketValid) this.client.ticket = await this.client.login(signal)
           this.setOnline(null)
           await new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-        } else if (await this.client.session(signal)) {
-          retry = INITIAL_RETRY_STATE
         } else {
-          const b = await this.client.backoff(retry, 'attach', 0, signal)
-          retry = b.state
-          if (!b.gaveUp) await this.c.clock.sleep(b.delayMs, signal)
+          const ended = await this.client.session(signal)
+          if (ended === 'online') {
+            retry = INITIAL_RETRY_STATE
+          } else {
+            const login = ended === 'login-failed'
+            const b = await this.client.backoff(retry, login ? 'login' : 'attach', login ? this.client.lastHintMs : 0, signal)
+            retry = b.state
+            if (!b.gaveUp) await this.c.clock.sleep(b.delayMs, signal)
+          }
         }
       } catch (err) {
         if (!isAbort(err)) throw err

@@ -38,6 +38,7 @@ export function serveStream<S extends z.ZodType> (protocol: string, schema: S, s
     try {
       for (;;) {
         const req = await readMessage(lp, schema, { signal: AbortSignal.timeout(idleMs()) }, n => { stats.recv(n) })
+        stats.contact(conn.remotePeer.toString())
         const res = await handler(req, conn, stream)
         if (res !== undefined) stats.sent(await writeMessage(lp, res))
       }

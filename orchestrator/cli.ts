@@ -13,6 +13,7 @@ import { logs } from './commands/logs.ts'
 import { stopRun } from './commands/down.ts'
 import { storm } from './commands/storm.ts'
 import { runScenario } from './commands/run.ts'
+import { sweep } from './commands/sweep.ts'
 import { injectSupernodes } from './inject.ts'
 import { LocalRuntime } from './runtime/local.ts'
 import { openJournal } from './journal.ts'
@@ -141,6 +142,25 @@ export function buildCli (): Command {
       const headline = { runId: r.runId, seed: r.seed, verdict: r.report.verdict, expect: r.expect, recoveryS: r.report.recoveryS, reasons: r.report.reasons, amplification: r.report.amplification, hostSaturated: r.report.host.hostSaturated }
       process.stdout.write(o.json ? JSON.stringify(headline) + '\n' : `${r.runId} ${r.report.verdict}${r.expect !== null ? ` (expected ${r.expect})` : ''}\n`)
       if (o.check && r.expect !== null && r.expect !== r.report.verdict) process.exitCode = 3
+    })
+
+  program.command('sweep')
+    .description('run a scenario\'s sweep (storm share x load, repeated trials) into a table and a phase diagram')
+    .argument('<scenario>', 'scenario file with a sweep: section, e.g. scenarios/sweep-2007.yaml')
+    .option('--seed <seed>', 'override the scenario\'s seed')
+    .option('--limit <n>', 'run only the first N runs of the sweep')
+    .option('--timeout <duration>', 'start-up deadline of each run', '5m')
+    .option('--booting-max <n>', 'processes booting at once', '8')
+    .action(async (file: string, o: { seed?: string, limit?: string, timeout: string, bootingMax: string }, cmd: Command) => {
+      const r = await sweep({
+        runsDir: runsDir(cmd),
+        file,
+        deadlineMs: parseDuration(o.timeout, '--timeout'),
+        bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.limit !== undefined ? { limit: parseCount(o.limit, '--limit', 1, 10_000) } : {})
+      })
+      process.stdout.write(`${r.dir}/sweep.html\n`)
     })
 
   program.command('storm')

@@ -25,6 +25,8 @@ export interface LaunchArgs {
   deadlineMs: number
   bootingMax: number
   keepOnFailure: boolean
+  /** Spread the peers' first boots over this long (real ms). */
+  rampUpMs?: number
   signal?: AbortSignal
 }
 
@@ -70,7 +72,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   monitor.start()
   const t0 = Date.now()
   try {
-    const upOpts = { bootingMax: a.bootingMax, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, ...(a.signal !== undefined ? { signal: a.signal } : {}) }
+    const upOpts = { bootingMax: a.bootingMax, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, rampUpMs: a.rampUpMs ?? 0, ...(a.signal !== undefined ? { signal: a.signal } : {}) }
     const summary = await startNetwork(run, runtime, plan, name => specFor(run, network, name), upOpts, progress)
     const elapsedMs = Date.now() - t0
     journal.event('net.steady', { online: summary.online, peers: summary.peers, elapsedMs })

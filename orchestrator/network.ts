@@ -24,6 +24,8 @@ export interface UpOptions {
   steadyShare: number
   /** Give up after this long (real ms). */
   deadlineMs: number
+  /** Spread the peers' first boots over this long (real ms; 0: as fast as the host allows). */
+  rampUpMs?: number
   signal?: AbortSignal
 }
 
@@ -81,16 +83,20 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
   const order = [...plan.peers.filter(p => p.bootstrap), ...plan.peers.filter(p => !p.bootstrap)]
   let next = 0
   let lastDeadCheck = 0
+  // A ramp spaces the non-bootstrap peers evenly, like users arriving over a morning.
+  const gapMs = (opts.rampUpMs ?? 0) / Math.max(1, order.filter(p => !p.bootstrap).length)
+  let nextAt = 0
   while (next < order.length) {
     await check()
     let booting = 0
     for (const name of started) if (!watcher.booted.has(name)) booting++
-    while (booting < opts.bootingMax && next < order.length) {
+    while (booting < opts.bootingMax && next < order.length && Date.now() >= nextAt) {
       const p = order[next++]
       if (p === undefined) break
       await runtime.start(specFor(p.name))
       started.add(p.name)
       booting++
+      if (!p.bootstrap) nextAt = Date.now() + gapMs
     }
     if (Date.now() - lastDeadCheck > 2000) {
       lastDeadCheck = Date.now()

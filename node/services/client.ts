@@ -62,6 +62,10 @@ export class Client {
   lastBusyAt: number | null = null
   /** The largest retry hint of the current attach round's busy answers (emulated ms). */
   private roundHintMs = 0
+  /** The retry hint of the last login's busy answer, when hints are honoured (emulated ms). */
+  lastHintMs = 0
+  /** Login attempts since the last success (numbering for the events). */
+  private loginAttempts = 0
 
   constructor (c: ClientComponents) {
     this.c = c
@@ -79,28 +83,36 @@ export class Client {
   get ticketValid (): boolean { return this.ticket !== null && this.ticket.exp - Date.now() > TICKET_MARGIN_MS }
 
   /**
-   * One session: attach, log in if needed, register, heartbeats until lost.
-   * Returns whether it got online; throws only on abort.
+   * One session: attach, log in if needed (one attempt), register, heartbeats
+   * until lost. Returns how it ended; throws only on abort.
+   *
+   * A failed login ends the session: the client drops its supernode and starts
+   * over after the retry policy's wait, as Skype's client did. It closes the
+   * connection without a detach, so the pending slot it held is reclaimed only
+   * by the supernode's deadline (and never, with the slot-leak fault).
    */
-  async session (signal: AbortSignal): Promise<boolean> {
+  async session (signal: AbortSignal): Promise<'online' | 'login-failed' | 'register-failed'> {
     const sn = await this.attach(signal)
     try {
-      if (!this.ticketValid) this.ticket = await this.login(signal)
+      if (!this.ticketValid) {
+        this.ticket = await this.loginOnce(++this.loginAttempts, signal)
+        if (this.ticket === null) return 'login-failed'
+        this.loginAttempts = 0
+      }
       const ticket = this.ticket
-      if (ticket === null) return false
       const reg = await request(sn.conn, PROTOCOL_SN, { t: 'register', ticket }, SnResponse, this.c.stats, this.c.clock.timeout(this.s.attachTimeoutMs, signal))
         .catch((err: unknown) => { if (signal.aborted) throw err; return { t: 'rejected' as const, reason: (err as Error).name } })
       if (reg.t !== 'registered') {
         const reason = reg.t === 'rejected' ? reg.reason : reg.t
         this.c.log.event('register.failed', { sn: sn.name, reason })
         if (reason === 'invalid-ticket') this.ticket = null
-        return false
+        return 'register-failed'
       }
       this.c.log.event('register.ok', { sn: sn.name })
       this.c.onOnline(sn.name)
       const reason = await this.heartbeats(sn, signal)
       this.c.onOffline(reason, sn.name)
-      return true
+      return 'online'
     } finally {
       // Leaving on purpose (promotion, shutdown): free the slot at once instead of by timeout.
       if (signal.aborted && sn.conn.status === 'open') await this.detach(sn)
@@ -235,40 +247,48 @@ export class Client {
   }
 
   /** Log in until it works (or the signal aborts); returns the ticket. */
+  /** One login attempt (logged); the ticket, or null with `lastHintMs` set from a busy answer's hint. */
+  async loginOnce (attempt: number, signal: AbortSignal): Promise<Ticket | null> {
+    const t0 = performance.now()
+    const s = this.c.clock.timeout(this.s.loginTimeoutMs, signal)
+    let res: LoginResponse | null = null
+    let error = ''
+    let conn: Connection | null = null
+    this.lastHintMs = 0
+    try {
+      conn = await this.c.node.dial(multiaddr(this.c.loginAddr), { signal: s })
+      res = await request(conn, PROTOCOL_LOGIN, { t: 'login', ...this.c.credentials }, LoginResponse, this.c.stats, s)
+    } catch (err) {
+      if (signal.aborted) throw err
+      error = (err as Error).name
+    } finally {
+      const cn = conn
+      if (cn !== null) await cn.close().catch((err: unknown) => { cn.abort(err as Error) })
+    }
+    if (res !== null || s.aborted) this.checkSlowReply('login', t0)
+    const latencyMs = Math.round(performance.now() - t0)
+    if (res?.t === 'ok') {
+      this.c.log.event('login.ok', { latencyMs, attempt })
+      return res.ticket
+    }
+    if (res === null) {
+      this.c.log.event('login.failed', { reason: s.aborted ? 'timeout' : 'error', latencyMs, attempt, detail: error })
+    } else if (res.t === 'busy') {
+      this.c.log.event('login.failed', { reason: 'busy', latencyMs, attempt })
+      if (this.s.retryHonorHint) this.lastHintMs = res.retryAfterMs
+    } else {
+      this.c.log.event('login.failed', { reason: 'rejected', latencyMs, attempt, detail: res.reason })
+    }
+    return null
+  }
+
+  /** Log in until it works (or the signal aborts), backing off between attempts: a supernode's login, which holds no slot anywhere. */
   async login (signal: AbortSignal): Promise<Ticket> {
     let retry = INITIAL_RETRY_STATE
     for (let attempt = 1; ; attempt++) {
-      const t0 = performance.now()
-      const s = this.c.clock.timeout(this.s.loginTimeoutMs, signal)
-      let res: LoginResponse | null = null
-      let error = ''
-      let conn: Connection | null = null
-      try {
-        conn = await this.c.node.dial(multiaddr(this.c.loginAddr), { signal: s })
-        res = await request(conn, PROTOCOL_LOGIN, { t: 'login', ...this.c.credentials }, LoginResponse, this.c.stats, s)
-      } catch (err) {
-        if (signal.aborted) throw err
-        error = (err as Error).name
-      } finally {
-        const cn = conn
-        if (cn !== null) await cn.close().catch((err: unknown) => { cn.abort(err as Error) })
-      }
-      if (res !== null || s.aborted) this.checkSlowReply('login', t0)
-      const latencyMs = Math.round(performance.now() - t0)
-      if (res?.t === 'ok') {
-        this.c.log.event('login.ok', { latencyMs, attempt })
-        return res.ticket
-      }
-      let hintMs = 0
-      if (res === null) {
-        this.c.log.event('login.failed', { reason: s.aborted ? 'timeout' : 'error', latencyMs, attempt, detail: error })
-      } else if (res.t === 'busy') {
-        this.c.log.event('login.failed', { reason: 'busy', latencyMs, attempt })
-        if (this.s.retryHonorHint) hintMs = res.retryAfterMs
-      } else {
-        this.c.log.event('login.failed', { reason: 'rejected', latencyMs, attempt, detail: res.reason })
-      }
-      const b = await this.backoff(retry, 'login', hintMs, signal)
+      const ticket = await this.loginOnce(attempt, signal)
+      if (ticket !== null) return ticket
+      const b = await this.backoff(retry, 'login', this.lastHintMs, signal)
       retry = b.state
       if (!b.gaveUp) await this.c.clock.sleep(b.delayMs, signal)
     }
@@ -292,6 +312,7 @@ export class Client {
         }
         if (closed.signal.aborted || sn.conn.status !== 'open') return 'supernode-gone'
         const s = clock.timeout(this.s.heartbeatTimeoutMs, signal)
+        stats.contact(sn.conn.remotePeer.toString())
         try {
           if (hb === null) {
             const stream = await sn.conn.newStream(PROTOCOL_HEARTBEAT, { signal: s })

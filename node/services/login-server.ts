@@ -110,8 +110,9 @@ export class LoginServer {
   private async overflow (account: string): Promise<LoginResponse | undefined> {
     if (this.init.overflow === 'busy') {
       this.log.event('login.served', { account, outcome: 'busy', queueMs: 0, cpuUs: 0 })
-      // Hint: roughly when the queue ahead will have drained at the configured rate.
-      const retryAfterMs = Math.round((this.queue.length + this.inService) * 1000 / this.init.ratePerS)
+      // Hint: roughly when the work ahead will have drained, at the rate limit or the service time, whichever binds.
+      const perLoginMs = Math.max(1000 / this.init.ratePerS, this.init.serviceMs / this.init.concurrencyMax)
+      const retryAfterMs = Math.round((this.queue.length + this.inService) * perLoginMs)
       return { t: 'busy', retryAfterMs }
     }
     this.log.event('login.served', { account, outcome: 'dropped', queueMs: 0, cpuUs: 0 })

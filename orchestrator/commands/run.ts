@@ -47,7 +47,7 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
   progress.line(`scenario ${c.name}: seed ${loaded.seed} (${loaded.seedSource}); warm-up ${formatDuration(toRealMs(c.warmupMs, c.timeScale))}, observe ${formatDuration(toRealMs(c.observeMs, c.timeScale))} real`)
   const runId = a.runId ?? newRunId(`${c.name}-${loaded.seed}`)
   return await interruptible(async (signal) => {
-    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, signal }, progress)
+    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), signal }, progress)
     const { run, runtime, journal, network } = l
     const watcher = new Watcher(run)
     const crash = c.crashRestart === undefined

@@ -36,6 +36,8 @@ export interface CompiledScenario {
   network: NetworkPlan
   /** Settings after models: `common` (= network.settings) and `perPeer` extras (pass as peerEnv's `extra`). */
   applied: AppliedModels
+  /** Emulated ms: the peers' first boots spread over this long (0: at once). */
+  rampUpMs: number
   /** Emulated ms. */
   warmupMs: number
   observeMs: number
@@ -106,7 +108,7 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
     ...s.storms.map(st => ({ atMs: st.atMs, kind: 'storm' as const, storm: st.storm })),
     ...s.injections.map(inj => ({ atMs: inj.atMs, kind: 'inject' as const, count: inj.count, slots: inj.slots }))
   ].sort((a, b) => a.atMs - b.atMs)
-  const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
+  const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, rampUpMs: s.peers.rampUpMs ?? 0, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
   if (s.crashRestart !== undefined) out.crashRestart = s.crashRestart
   if (s.verdict !== undefined) out.verdict = s.verdict
   if (s.expect !== undefined) out.expect = s.expect

@@ -11,7 +11,8 @@
  *   description:  what the scenario shows and what it is expected to show
  *   seed:         optional; else generated (and printed) by the runner
  *   timeScale:    real seconds per emulated second (0.25: four times faster than life)
- *   peers:        count, bootstrap (supernodes from the start), capableShare, reachableShare
+ *   peers:        count, bootstrap (supernodes from the start), capableShare, reachableShare,
+ *                 rampUp (the peers' first boots spread over this long, like users arriving)
  *   settings:     PeerConfig keys (node/contract/config.ts) for every peer and the login server
  *   models:       fault models and fixes by name (models.ts)
  *   warmup:       time from `up` being steady to the timeline's 0
@@ -66,7 +67,7 @@ export interface Scenario {
   description: string
   seed?: string
   timeScale: number
-  peers: { count: number, bootstrap?: number, capableShare?: number, reachableShare?: number }
+  peers: { count: number, bootstrap?: number, capableShare?: number, reachableShare?: number, rampUpMs?: number }
   settings: Partial<PeerConfig>
   models: ModelSelection
   warmupMs: number
@@ -92,7 +93,8 @@ const raw = z.strictObject({
     count: count(PEERS_MAX),
     bootstrap: count(PEERS_MAX).optional(),
     capableShare: shareField.optional(),
-    reachableShare: shareField.optional()
+    reachableShare: shareField.optional(),
+    rampUp: durationField.optional()
   }),
   settings: settingsField.default({}),
   models: z.preprocess(v => v === null ? {} : v, modelsField).default({}),
@@ -169,7 +171,7 @@ function toScenario (r: Raw): Scenario {
     name: r.name,
     description: r.description,
     timeScale: r.timeScale,
-    peers: r.peers,
+    peers: (({ rampUp, ...rest }) => rampUp === undefined ? rest : { ...rest, rampUpMs: rampUp })(r.peers),
     settings: r.settings,
     models: r.models,
     warmupMs: r.warmup,
