@@ -237,6 +237,12 @@ export function judge (series: Series, windows: RunWindows, init: VerdictInit = 
     verdict = 'metastable'
     reasons.push(`online was back to ${pct(th.recoverShare)} of the baseline ${fmt(recoveryS ?? 0)} s after the storm ended, then fell again`)
     reasons.push(`${endText}: below the floor of ${pct(th.floorShare)} (relapse after the trigger ended)`)
+  } else if (endOnline >= floor && windows.storm !== null && !rising && zeroGoodput(series, endFrom, n)) {
+    // Above the floor, but the peers still out are retrying and none gets through:
+    // permanent overload with goodput near zero (Bronson et al.), not a slow recovery.
+    verdict = 'metastable'
+    reasons.push(`online never got back to ${pct(th.recoverShare)} of the baseline ${fmt(B)} after the storm ended; ${endText}`)
+    reasons.push('in the end window peers keep trying and none gets through (goodput zero under load): the trigger has ended but the bad state persists (metastable failure)')
   } else if (endOnline >= floor) {
     verdict = 'degraded'
     reasons.push(`online never got back to ${pct(th.recoverShare)} of the baseline ${fmt(B)} after the ${trigger} ended`)
@@ -256,6 +262,17 @@ export function judge (series: Series, windows: RunWindows, init: VerdictInit = 
   if (verdict !== 'recovered') reasons.push(...sustainingHints(series, endFrom, n, baseline))
   if (observedS * 1000 < th.observeMinMs) reasons.push(`only ${fmt(observedS)} s observed after the ${trigger} ended (< ${fmt(th.observeMinMs / 1000)} s): too short to judge with confidence`)
   return { verdict, reasons, recoveryS, recoveredBucket, baseline, triggerEndS, endOnline, endShare, rising, thresholds: th }
+}
+
+/**
+ * Goodput zero under load in [from, to): logins are tried and none succeeds, or
+ * attaches are tried and none succeeds.
+ */
+export function zeroGoodput (series: Series, from: number, to: number): boolean {
+  const sum = (a: readonly number[]): number => a.slice(from, to).reduce((x, y) => x + y, 0)
+  const loginFailed = sum(series.loginRejected) + sum(series.loginBusy) + sum(series.loginTimeout) + sum(series.loginOther)
+  const attachFailed = sum(series.attachBusy) + sum(series.attachTimeout) + sum(series.attachOther)
+  return (loginFailed > 0 && sum(series.loginOk) === 0) || (attachFailed > 0 && sum(series.attachOk) === 0)
 }
 
 /** What the end window shows about the sustaining effect: failing attaches and logins, missing supernodes. */

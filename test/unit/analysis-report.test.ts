@@ -88,7 +88,14 @@ test('bucket width and thresholds are options of the report', async () => {
   const r = await buildReport(dir, { bucketMs: 5000, verdict: { floorShare: 0.15 }, host: { busyThreshold: 0.5, saturatedShare: 0.01 } })
   assert.equal(r.series.bucketMs, 5000)
   assert.equal(r.series.online.length, 30)
-  assert.equal(r.verdict, 'degraded') // 4 of 20 online is above a 15% floor
+  // 4 of 20 online is above a 15% floor, but the peers still out keep trying and none gets
+  // through: goodput zero under load is metastable whatever the floor.
+  assert.equal(r.verdict, 'metastable')
+  assert.ok(r.reasons.some(x => /goodput zero/.test(x)), r.reasons.join('\n'))
   assert.equal(r.host.hostSaturated, true) // the storm's 50% CPU samples count as busy at 0.5
   assert.equal(r.thresholds.floorShare, 0.15)
+  // The floor does decide between degraded and metastable when nobody is retrying in vain.
+  const degraded = (await loadFixture('degraded')).dir
+  assert.equal((await buildReport(degraded)).verdict, 'degraded')
+  assert.equal((await buildReport(degraded, { verdict: { floorShare: 0.9 } })).verdict, 'metastable')
 })

@@ -11,7 +11,7 @@ test('each model sets its documented settings', () => {
   const expected: Record<string, Partial<PeerConfig>> = {
     'slot-leak': { pendingSlotDeadlineMs: 0 },
     'promotion-stall': { electMinUptimeMs: 120_000, electShortageBypassUptime: false },
-    'immediate-retries': { retryPolicy: 'immediate', retryHonorHint: false },
+    'immediate-retries': { retryPolicy: 'fixed', retryBaseMs: 1000, retryHonorHint: false },
     'slot-reclaim': { pendingSlotDeadlineMs: 15_000 },
     'demand-promotion': { electShortageBypassUptime: true },
     'jittered-backoff': { retryPolicy: 'full-jitter', retryBaseMs: 1000, retryCapMs: 60_000 },
@@ -34,7 +34,7 @@ test('parameters override the defaults; absent ones keep them', () => {
 
 test('models add to the base settings', () => {
   const a = apply({ 'slot-leak': {}, 'immediate-retries': {} }, { slotsMax: 8 })
-  assert.deepEqual(a.common, { slotsMax: 8, pendingSlotDeadlineMs: 0, retryPolicy: 'immediate', retryHonorHint: false })
+  assert.deepEqual(a.common, { slotsMax: 8, pendingSlotDeadlineMs: 0, retryPolicy: 'fixed', retryBaseMs: 1000, retryHonorHint: false })
 })
 
 test('a fault and its fix conflict; so do two fixes of different retry behaviour', () => {
