@@ -26,6 +26,16 @@ export async function request<S extends z.ZodType> (conn: Connection, protocol: 
   }
 }
 
+/** A server stream that failed: misbehaviour is a `msg.invalid` event, anything else a debug line; the stream is reset. */
+function streamFailed (protocol: string, conn: Connection, stream: Stream, log: EventLog, err: unknown, what: string): void {
+  if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) {
+    log.event('msg.invalid', { protocol, from: conn.remotePeer.toString(), error: err.name })
+  } else {
+    log.debug({ protocol, from: conn.remotePeer.toString(), err: (err as Error).name }, what)
+  }
+  stream.abort(err instanceof Error ? err : new Error(String(err)))
+}
+
 /**
  * A long-lived stream of requests and responses (heartbeats): each request is
  * read with `idleMs` as its deadline; the stream ends when the remote closes it,
@@ -43,12 +53,7 @@ export function serveStream<S extends z.ZodType> (protocol: string, schema: S, s
         if (res !== undefined) stats.sent(await writeMessage(lp, res))
       }
     } catch (err) {
-      if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) {
-        log.event('msg.invalid', { protocol, from: conn.remotePeer.toString(), error: err.name })
-      } else {
-        log.debug({ protocol, from: conn.remotePeer.toString(), err: (err as Error).name }, 'stream ended')
-      }
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      streamFailed(protocol, conn, stream, log, err, 'stream ended')
     }
   }
 }
@@ -72,12 +77,7 @@ export function serve<S extends z.ZodType> (protocol: string, schema: S, stats: 
       if (res !== undefined) stats.sent(await writeMessage(lp, res))
       await stream.close().catch(() => { stream.abort(new Error('close failed')) })
     } catch (err) {
-      if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) {
-        log.event('msg.invalid', { protocol, from: conn.remotePeer.toString(), error: err.name })
-      } else {
-        log.debug({ protocol, from: conn.remotePeer.toString(), err: (err as Error).name }, 'request failed')
-      }
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      streamFailed(protocol, conn, stream, log, err, 'request failed')
     }
   }
 }

@@ -66,10 +66,11 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
       const warmupEnd = Date.now() + toRealMs(c.warmupMs, c.timeScale)
       while (Date.now() < warmupEnd) await tick(`warm-up, ${formatDuration(warmupEnd - Date.now())} left`)
       const t0 = Date.now()
-      journal.event('run.phase', { phase: 'storm', scenario: c.name })
+      // A scenario without a timeline (calm) goes straight to observation: no storm phase to mistake for one.
+      journal.event('run.phase', { phase: c.timeline.length > 0 ? 'storm' : 'observe', scenario: c.name })
       const end = t0 + toRealMs(c.observeMs, c.timeScale)
       const pending = [...c.timeline]
-      let observing = false
+      let observing = c.timeline.length === 0
       while (Date.now() < end) {
         while (pending.length > 0 && Date.now() - t0 >= toRealMs(pending[0]?.atMs ?? 0, c.timeScale)) {
           const entry = pending.shift()
