@@ -8,7 +8,7 @@
  * `names` + 1, on one fixed port. Give every test file (and every net inside a
  * file) its own subnet so that files can run one after another, or side by
  * side, without port clashes. Taken: 1 login, 2 busy-supernode, 3 promotion,
- * 4 reattach, 5 bad-input, 6 login-capacity.
+ * 4 reattach, 5 bad-input, 6 login-capacity, 7-9 fault-models.
  *
  * Identities of every declared node are generated up front, so that the login
  * server's and the bootstrap supernodes' multiaddrs go into the configs of the
@@ -132,6 +132,8 @@ export class InprocNet {
   readonly events: PeerEvent[] = []
   /** Warnings (pino lines without `ev`): shown when a wait times out. */
   readonly warnings: string[] = []
+  /** Nodes that crashed (the 'crashing version' fault model). */
+  readonly crashed = new Set<string>()
   private readonly opts: NetOptions
   private readonly slots = new Map<string, NodeSlot>()
   private readonly running = new Map<string, Running>()
@@ -222,7 +224,11 @@ export class InprocNet {
 
   private async launch (name: string, env: Record<string, string>): Promise<Running> {
     if (this.running.has(name)) throw new Error(`${name} is already running`)
-    const r = await startProcess(parseConfig(env), this.destination())
+    // The crashing version (2010 model) must not exit the test process: its crash stops the node instead.
+    const r = await startProcess(parseConfig(env), this.destination(), () => {
+      this.crashed.add(name)
+      void this.stop(name)
+    })
     this.running.set(name, r)
     return r
   }
