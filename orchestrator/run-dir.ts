@@ -7,6 +7,7 @@
  */
 import { mkdir, readFile, writeFile, rename, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { RunNotFoundError } from './errors.ts'
 
@@ -91,12 +92,18 @@ export async function resolveRun (runsDir: string, runId?: string): Promise<RunD
   return dir
 }
 
+/** Run folders: those with a run.json (not the compile cache, not sweep folders). */
 export async function listRuns (runsDir: string): Promise<string[]> {
+  let names
   try {
-    const names = await readdir(runsDir, { withFileTypes: true })
-    return names.filter(d => d.isDirectory()).map(d => d.name).sort()
+    names = await readdir(runsDir, { withFileTypes: true })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
   }
+  const runs: string[] = []
+  for (const d of names) {
+    if (d.isDirectory() && !d.name.startsWith('.') && existsSync(join(runsDir, d.name, 'run.json'))) runs.push(d.name)
+  }
+  return runs.sort()
 }
