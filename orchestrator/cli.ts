@@ -39,6 +39,11 @@ function settingsFrom (pairs: string[]): Partial<PeerConfig> {
   return out as Partial<PeerConfig>
 }
 
+/** `--timeout` and `--booting-max`, as `run` and `sweep` take them. */
+function startupOptions (o: { timeout: string, bootingMax: string }): { deadlineMs: number, bootingMax: number } {
+  return { deadlineMs: parseDuration(o.timeout, '--timeout'), bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256) }
+}
+
 function runsDir (cmd: Command): string {
   const o = cmd.optsWithGlobals<{ runsDir?: string }>()
   return o.runsDir ?? defaultRunsDir()
@@ -132,8 +137,7 @@ export function buildCli (): Command {
       const r = await runScenario({
         runsDir: runsDir(cmd),
         file,
-        deadlineMs: parseDuration(o.timeout, '--timeout'),
-        bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256),
+        ...startupOptions(o),
         keep: o.keep,
         quiet: o.json,
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
@@ -155,8 +159,7 @@ export function buildCli (): Command {
       const r = await sweep({
         runsDir: runsDir(cmd),
         file,
-        deadlineMs: parseDuration(o.timeout, '--timeout'),
-        bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256),
+        ...startupOptions(o),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.limit !== undefined ? { limit: parseCount(o.limit, '--limit', 1, 10_000) } : {})
       })

@@ -6,7 +6,7 @@
  */
 import type { PeerEvent } from '../node/contract/events.ts'
 import type { Rng } from '../node/contract/rng.ts'
-import type { Runtime, ProcessSpec } from './runtime/runtime.ts'
+import { runningNames, type Runtime, type ProcessSpec } from './runtime/runtime.ts'
 import type { Journal } from './journal.ts'
 import { sampleBootDelay, type BootDelay } from './storm/boot-delay.ts'
 
@@ -27,11 +27,12 @@ export class CrashRestarter {
   /** Start the peers whose delay is over. */
   async tick (): Promise<void> {
     const now = Date.now()
-    for (const [name, at] of this.due) {
-      if (at > now) continue
+    const ready = [...this.due].filter(([, at]) => at <= now)
+    if (ready.length === 0) return
+    const running = await runningNames(this.c.runtime)
+    for (const [name, at] of ready) {
       this.due.delete(name)
-      const running = (await this.c.runtime.list()).some(p => p.name === name && p.running)
-      if (running) continue
+      if (running.has(name)) continue
       const base = { stormId: 'crash-restart', op: 'start' as const, target: name, plannedMs: at - this.t0, lateMs: now - at }
       this.c.journal.event('storm.op', { ...base, status: 'invoked' })
       try {

@@ -6,7 +6,7 @@
  */
 import type { PeerConfig } from '../node/contract/config.ts'
 import { defaultSetting } from '../node/contract/config.ts'
-import type { Runtime } from './runtime/runtime.ts'
+import { runningNames, type Runtime } from './runtime/runtime.ts'
 import type { RunDir } from './run-dir.ts'
 import { readNetworkFile, specFor, writeNetworkFile } from './network-file.ts'
 import type { Journal } from './journal.ts'
@@ -14,7 +14,7 @@ import { UsageError } from './errors.ts'
 
 export async function injectSupernodes (run: RunDir, runtime: Runtime, journal: Journal, count: number, slots: number): Promise<string[]> {
   const network = await readNetworkFile(run)
-  const running = new Set((await runtime.list()).filter(p => p.running).map(p => p.name))
+  const running = await runningNames(runtime)
   const started = new Set(Object.keys(network.perPeer).filter(n => n.startsWith('mega-')))
   const free = network.plan.reserve.filter(p => !running.has(p.name) && !started.has(p.name))
   if (free.length < count) throw new UsageError(`only ${free.length} dedicated supernodes left in this run's reserve of ${network.plan.reserve.length}`)

@@ -32,7 +32,7 @@ export async function readNetworkFile (run: RunDir): Promise<NetworkFile> {
 
 /** The process spec of any process of the run, by name. */
 export function specFor (run: RunDir, n: NetworkFile, name: string): ProcessSpec {
-  if (name === n.plan.login.name) return { name, env: loginEnv(run, n.plan, n.plan.seed) }
+  if (name === n.plan.login.name) return { name, env: loginEnv(run, n.plan) }
   const p: PeerPlan | undefined = n.plan.peers.find(x => x.name === name) ?? n.plan.reserve.find(x => x.name === name)
   if (p === undefined) throw new RuntimeError(`no process ${name} in run ${run.runId}`)
   return { name, env: peerEnv(run, n.plan, p, n.provisioned, n.perPeer[name] ?? {}) }

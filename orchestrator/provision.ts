@@ -53,14 +53,14 @@ export async function provision (run: RunDir, plan: NetworkPlan): Promise<Provis
 }
 
 /** The environment of the login server. */
-export function loginEnv (run: RunDir, plan: NetworkPlan, seed: string): Record<string, string> {
+export function loginEnv (run: RunDir, plan: NetworkPlan): Record<string, string> {
   return configToEnv({
     ...plan.settings,
     runId: run.runId,
     peer: plan.login.name,
     role: 'login',
     stateDir: run.stateDir(plan.login.name),
-    seed,
+    seed: plan.seed,
     listenIp: plan.login.ip,
     port: plan.login.port,
     accountsFile: run.accountsFile

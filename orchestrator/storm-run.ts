@@ -3,7 +3,7 @@
  * logs show now, planned from the seed, scaled to real time, executed through
  * the runtime and journalled. Used by `patchday storm` and by scenario runs.
  */
-import type { Runtime } from './runtime/runtime.ts'
+import { runningNames, type Runtime } from './runtime/runtime.ts'
 import type { RunDir } from './run-dir.ts'
 import type { Journal } from './journal.ts'
 import type { NetworkFile } from './network-file.ts'
@@ -37,7 +37,7 @@ export interface StormRunArgs {
 }
 
 export async function planAgainst (a: Pick<StormRunArgs, 'runtime' | 'state' | 'spec' | 'seed'>): Promise<StormPlan> {
-  const running = new Set((await a.runtime.list()).filter(p => p.running).map(p => p.name))
+  const running = await runningNames(a.runtime)
   return planStorm(a.seed, a.spec, stormablePeers(a.state, running))
 }
 

@@ -1,5 +1,6 @@
 /** `patchday down`: stop every process of a run: SIGTERM, then SIGKILL after the grace period. */
 import { LocalRuntime } from '../runtime/local.ts'
+import { runningNames } from '../runtime/runtime.ts'
 import type { RunDir } from '../run-dir.ts'
 import { openJournal } from '../journal.ts'
 
@@ -9,7 +10,7 @@ export interface DownResult { stopped: number, killed: number, strays: number }
 
 export async function stopRun (run: RunDir, graceMs: number): Promise<DownResult> {
   const runtime = new LocalRuntime(run)
-  const names = (await runtime.list()).filter(p => p.running).map(p => p.name)
+  const names = [...await runningNames(runtime)]
   // Peers first, the login server last: peers leaving say goodbye to supernodes, not to it.
   names.sort((a, b) => Number(a === 'login') - Number(b === 'login'))
   let stopped = 0; let killed = 0

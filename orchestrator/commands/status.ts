@@ -1,6 +1,7 @@
 /** `patchday status`: the network's state, folded from the event logs and checked against the runtime. */
 import type { RunDir } from '../run-dir.ts'
 import { LocalRuntime } from '../runtime/local.ts'
+import { runningNames } from '../runtime/runtime.ts'
 import { Watcher } from '../network.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 
@@ -13,8 +14,7 @@ export interface StatusResult extends NetworkSummary {
 export async function status (run: RunDir): Promise<StatusResult> {
   const meta = await run.readMeta()
   const runtime = new LocalRuntime(run)
-  const procs = await runtime.list()
-  const alive = new Set(procs.filter(p => p.running).map(p => p.name))
+  const alive = await runningNames(runtime)
   const watcher = new Watcher(run)
   await watcher.poll()
   watcher.state.markDead(alive)

@@ -18,6 +18,11 @@ export interface ProcessStatus {
 
 export type StopOutcome = 'stopped' | 'killed' | 'absent'
 
+/** Names of the processes that are running now (one `list()`). */
+export async function runningNames (runtime: Pick<Runtime, 'list'>): Promise<Set<string>> {
+  return new Set((await runtime.list()).filter(p => p.running).map(p => p.name))
+}
+
 export interface Runtime {
   readonly name: string
   /** Start a process (or restart one that is not running). Returns once it is spawned, not once it is ready. */
