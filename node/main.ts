@@ -3,6 +3,7 @@
  * server, by PATCHDAY_ROLE. Every setting comes from the environment
  * (node/contract/config.ts); a bad value exits with code 2 and names the variable.
  */
+import { flushCompileCache } from 'node:module'
 import { parseConfig, type PeerConfig } from './contract/config.ts'
 import { ConfigError } from './contract/errors.ts'
 import { startProcess, type Running } from './start.ts'
@@ -30,6 +31,10 @@ async function main (): Promise<void> {
   } catch (err) {
     configError(err)
   }
+  // Node writes its compile cache (NODE_COMPILE_CACHE) only at exit, and peers run
+  // until the network stops: without this, no peer of a run would ever load the
+  // bundle from the cache (measured: 7 MB more memory and 70 ms more CPU each).
+  flushCompileCache()
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return
