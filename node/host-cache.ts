@@ -6,17 +6,18 @@
  * The structure is pure (time passed in); load/save are the only I/O.
  */
 import { readFile, writeFile, rename } from 'node:fs/promises'
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import { CorruptStateError } from './contract/errors.ts'
 
-export const HostCacheEntry = z.object({
-  name: z.string().min(1).max(32),
-  addr: z.string().min(1).max(256),
+export const HostCacheEntry = z.strictObject({
+  name: z.string().check(z.minLength(1), z.maxLength(32)),
+  addr: z.string().check(z.minLength(1), z.maxLength(256)),
   /** Last known load 0..1 and when it was learned (ms); null when never told. */
-  load: z.number().min(0).max(1).nullable(),
+  load: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
   seenAt: z.number(),
-  lastOkAt: z.number().nullable(),
-  failures: z.number().int().min(0)
-}).strict()
+  lastOkAt: z.nullable(z.number()),
+  failures: z.int().check(z.minimum(0))
+})
 export type HostCacheEntry = z.infer<typeof HostCacheEntry>
 
 const FileFormat = z.object({ version: z.literal(1), entries: z.array(HostCacheEntry) })
@@ -101,9 +102,20 @@ export class HostCache {
     return JSON.stringify({ version: 1, entries: this.all() })
   }
 
+  /** Throws CorruptStateError for text that is not JSON of the file's shape. */
   static parse (text: string, max: number): HostCache {
-    const parsed = FileFormat.parse(JSON.parse(text))
-    return new HostCache(max, parsed.entries)
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (err) {
+      throw new CorruptStateError(`host cache is not JSON: ${(err as Error).message}`)
+    }
+    const parsed = FileFormat.safeParse(value)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new CorruptStateError(`host cache of the wrong shape: ${issue === undefined ? 'invalid' : `${issue.code} at ${issue.path.join('.')}`}`)
+    }
+    return new HostCache(max, parsed.data.entries)
   }
 }
 

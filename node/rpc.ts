@@ -4,14 +4,14 @@
  * misbehaviour into named errors for the caller to log as events.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { framed, readMessage, writeMessage } from './protocol/codec.ts'
 import { InvalidMessageError, MessageTooLargeError } from './contract/errors.ts'
 import type { Stats } from './stats.ts'
 import type { EventLog } from './log.ts'
 import { REQUEST_READ_TIMEOUT_MS } from './constants.ts'
 
-export async function request<S extends z.ZodType> (conn: Connection, protocol: string, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
+export async function request<S extends z.ZodMiniType> (conn: Connection, protocol: string, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
   stats.contact(conn.remotePeer.toString())
   const stream = await conn.newStream(protocol, { signal })
   try {
@@ -41,7 +41,7 @@ function streamFailed (protocol: string, conn: Connection, stream: Stream, log: 
  * read with `idleMs` as its deadline; the stream ends when the remote closes it,
  * goes quiet for longer, or sends something malformed (logged as `msg.invalid`).
  */
-export function serveStream<S extends z.ZodType> (protocol: string, schema: S, stats: Stats, log: EventLog, idleMs: () => number, handler: Handler<S>) {
+export function serveStream<S extends z.ZodMiniType> (protocol: string, schema: S, stats: Stats, log: EventLog, idleMs: () => number, handler: Handler<S>) {
   return async (stream: Stream, conn: Connection): Promise<void> => {
     stats.contact(conn.remotePeer.toString())
     const lp = framed(stream)
@@ -59,14 +59,14 @@ export function serveStream<S extends z.ZodType> (protocol: string, schema: S, s
 }
 
 /** A protocol handler body: gets the validated request, returns the response (or undefined to send none). */
-export type Handler<S extends z.ZodType> = (req: z.infer<S>, conn: Connection, stream: Stream) => Promise<unknown>
+export type Handler<S extends z.ZodMiniType> = (req: z.infer<S>, conn: Connection, stream: Stream) => Promise<unknown>
 
 /**
  * Wrap a handler: read and validate one request with a deadline, answer, close.
  * A malformed or oversized request is logged as `msg.invalid` and the stream is
  * reset; the process goes on.
  */
-export function serve<S extends z.ZodType> (protocol: string, schema: S, stats: Stats, log: EventLog, handler: Handler<S>) {
+export function serve<S extends z.ZodMiniType> (protocol: string, schema: S, stats: Stats, log: EventLog, handler: Handler<S>) {
   return async (stream: Stream, conn: Connection): Promise<void> => {
     const signal = AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS)
     stats.contact(conn.remotePeer.toString())

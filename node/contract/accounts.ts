@@ -8,16 +8,16 @@
  * the hash. Each record keeps its N, so the cost can change without new accounts.
  */
 import { scryptSync, randomBytes, timingSafeEqual } from 'node:crypto'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 
 const SCRYPT = { N: 256, r: 8, p: 1 } as const
 const KEY_BYTES = 32
 
-export const AccountRecord = z.object({
-  salt: z.string().regex(/^[0-9a-f]{32}$/),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  N: z.number().int().positive()
-}).strict()
+export const AccountRecord = z.strictObject({
+  salt: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  N: z.int().check(z.positive())
+})
 export type AccountRecord = z.infer<typeof AccountRecord>
 
 export const AccountsFile = z.object({ version: z.literal(1), accounts: z.record(z.string(), AccountRecord) })
@@ -34,5 +34,5 @@ export function verifyPassword (password: string, rec: AccountRecord): boolean {
 }
 
 /** What a peer keeps in its state directory to log in with. */
-export const Credentials = z.object({ account: z.string().min(1).max(64), password: z.string().min(1).max(256) }).strict()
+export const Credentials = z.strictObject({ account: z.string().check(z.minLength(1), z.maxLength(64)), password: z.string().check(z.minLength(1), z.maxLength(256)) })
 export type Credentials = z.infer<typeof Credentials>

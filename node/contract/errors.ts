@@ -24,3 +24,8 @@ export class InvalidTicketError extends Error {
 export class TimeoutError extends Error {
   override name = 'TimeoutError'
 }
+
+/** A state file on disk (host cache) that is not valid JSON of the expected shape. */
+export class CorruptStateError extends Error {
+  override name = 'CorruptStateError'
+}

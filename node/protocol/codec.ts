@@ -5,7 +5,7 @@
  */
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream, AbortOptions } from '@libp2p/interface'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { InvalidMessageError, MessageTooLargeError } from '../contract/errors.ts'
 import { MESSAGE_BYTES_MAX } from './messages.ts'
 
@@ -25,7 +25,7 @@ export function encodeMessage (msg: unknown, maxBytes = MESSAGE_BYTES_MAX): Uint
 }
 
 /** Decode and validate one frame's bytes. */
-export function decodeMessage<S extends z.ZodType> (bytes: Uint8Array, schema: S): z.infer<S> {
+export function decodeMessage<S extends z.ZodMiniType> (bytes: Uint8Array, schema: S): z.infer<S> {
   let value: unknown
   try {
     value = JSON.parse(decoder.decode(bytes))
@@ -33,12 +33,16 @@ export function decodeMessage<S extends z.ZodType> (bytes: Uint8Array, schema: S
     throw new InvalidMessageError(`not JSON: ${(err as Error).message}`)
   }
   const parsed = schema.safeParse(value)
-  if (!parsed.success) throw new InvalidMessageError(`wrong shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  if (!parsed.success) {
+    // zod/mini loads no message locale: name the first issue by its code and path.
+    const issue = parsed.error.issues[0]
+    throw new InvalidMessageError(`wrong shape: ${issue === undefined ? 'invalid' : `${issue.code} at ${issue.path.length > 0 ? issue.path.join('.') : 'top level'}`}`)
+  }
   return parsed.data
 }
 
 /** Read one frame; `onBytes` is told its size (for the signalling counters). */
-export async function readMessage<S extends z.ZodType> (lp: Framed, schema: S, options?: AbortOptions, onBytes?: (n: number) => void): Promise<z.infer<S>> {
+export async function readMessage<S extends z.ZodMiniType> (lp: Framed, schema: S, options?: AbortOptions, onBytes?: (n: number) => void): Promise<z.infer<S>> {
   let frame
   try {
     frame = await lp.read(options)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { decodeMessage, encodeMessage } from '../../node/protocol/codec.ts'
 import type { SnInfo} from '../../node/protocol/messages.ts';
 import {
@@ -47,7 +47,7 @@ test('decodeMessage refuses the wrong shape with InvalidMessageError', () => {
 })
 
 /** Valid messages of every schema, every variant. */
-const VALID: Array<[string, z.ZodType, Record<string, unknown>]> = [
+const VALID: Array<[string, z.ZodMiniType, Record<string, unknown>]> = [
   ['LoginRequest', LoginRequest, { t: 'login', account: 'user-001', password: 'pw' }],
   ['LoginResponse ok', LoginResponse, { t: 'ok', ticket }],
   ['LoginResponse rejected', LoginResponse, { t: 'rejected', reason: 'bad-password' }],
@@ -85,7 +85,7 @@ test('strict schemas refuse an extra field', () => {
 })
 
 test('bounds inside messages are enforced', () => {
-  const refused: Array<[z.ZodType, unknown]> = [
+  const refused: Array<[z.ZodMiniType, unknown]> = [
     [SnResponse, { t: 'alive', load: 1.5, supernodes: [] }],
     [SnResponse, { t: 'alive', load: 0.5, supernodes: Array.from({ length: SN_LIST_MAX + 1 }, (_, i) => sn(i)) }],
     [SnResponse, { t: 'busy', reason: 'queue', retryAfterMs: 0, alternatives: [] }],
