@@ -5,6 +5,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { PrivateKey } from '@libp2p/interface'
 import { CONNECTION_MANAGER, CONNECTION_MONITOR } from './constants.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
+import { nodeNoiseCrypto } from './noise-crypto.ts'
 
 export interface NodeInit {
   privateKey: PrivateKey
@@ -19,11 +21,13 @@ export async function createNode (init: NodeInit): Promise<Libp2p> {
   // Outbound connections leave from our own 127.x address, so that a supernode
   // sees each peer as a distinct source (the TCP type does not declare localAddress).
   const dialOpts = init.listenIp !== '0.0.0.0' ? { localAddress: init.listenIp } : {}
+  const logger = libp2pLogger()
   return await createLibp2p({
     privateKey: init.privateKey,
+    ...(logger !== undefined ? { logger } : {}),
     addresses: { listen: [`/ip4/${init.listenIp}/tcp/${init.port}`], announce },
     transports: [tcp({ dialOpts: dialOpts as Record<string, unknown> })],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: nodeNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionManager: { ...CONNECTION_MANAGER },
     connectionMonitor: { ...CONNECTION_MONITOR }
