@@ -68,3 +68,11 @@ test('a ticket with a malformed signature (wrong length, not base64) is refused 
     await assert.rejects(verifyTicket(issuer.publicKey, { ...t, sig }, PEER, NOW), invalid, sig)
   }
 })
+
+test('the cached-key signature is the one libp2p would make (Ed25519 is deterministic)', async () => {
+  const t = await signTicket(issuer, 'acct-7', PEER, EXP)
+  const payload = new TextEncoder().encode(JSON.stringify(['patchday-ticket/1', 'acct-7', PEER, EXP]))
+  assert.equal(t.sig, Buffer.from(await issuer.sign(payload)).toString('base64'))
+  // And the second signature with the same (now cached) key object is the same.
+  assert.deepEqual(await signTicket(issuer, 'acct-7', PEER, EXP), t)
+})
