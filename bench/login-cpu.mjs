@@ -4,7 +4,7 @@
 // one at a time; the login server's CPU (from /proc) divided by M.
 // Usage: node bench/login-cpu.mjs [--logins 200]
 import { spawnSync } from 'node:child_process'
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,8 +20,20 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const logins = Number(arg('--logins', '200'))
 const runsDir = mkdtempSync(join(tmpdir(), 'patchday-login-cpu-'))
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'patchday.mjs'), ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8' })
-const ticks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' '); return Number(f[11]) + Number(f[12]) }
+// utime and stime (clock ticks) of a process, from /proc/<pid>/stat.
+const times = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return { user: Number(f[11]), system: Number(f[12]) } }
 const HZ = 100
+// CPU ticks per thread name (main thread, V8's platform workers, libuv's pool).
+const threads = (pid) => {
+  const out = {}
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    const name = tid === String(pid) ? "main" : s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"))
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+    out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12])
+  }
+  return out
+}
 try {
   const up = cli(['up', '--peers', '1', '--bootstrap', '1', '--json', '--set', 'loginRatePerS=100000', '--set', 'loginServiceMs=0', '--set', 'loginConcurrencyMax=64'])
   if (up.status !== 0) throw new Error(up.stderr)
@@ -32,7 +44,8 @@ try {
   const loginPid = JSON.parse(readFileSync(join(run, 'pids', 'login.json'), 'utf8')).pid
   const node = await createLibp2p({ addresses: { listen: [] }, transports: [tcp({ dialOpts: { localAddress: '127.9.0.1' } })], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionMonitor: { enabled: false } })
   const body = new TextEncoder().encode(JSON.stringify({ t: 'login', ...cred }))
-  const before = ticks(loginPid)
+  const before = times(loginPid)
+  const threadsBefore = threads(loginPid)
   const t0 = performance.now()
   let ok = 0
   for (let i = 0; i < logins; i++) {
@@ -46,8 +59,18 @@ try {
     await conn.close()
   }
   const wall = performance.now() - t0
-  const cpuMs = (ticks(loginPid) - before) * 1000 / HZ
-  console.log(JSON.stringify({ logins, ok, loginServerCpuMsPerLogin: +(cpuMs / logins).toFixed(2), wallMsPerLogin: +(wall / logins).toFixed(2) }))
+  const after = times(loginPid)
+  const threadsAfter = threads(loginPid)
+  const perLogin = (ticks) => +(ticks * 1000 / HZ / logins).toFixed(2)
+  console.log(JSON.stringify({
+    logins,
+    ok,
+    loginServerCpuMsPerLogin: perLogin(after.user + after.system - before.user - before.system),
+    userMsPerLogin: perLogin(after.user - before.user),
+    systemMsPerLogin: perLogin(after.system - before.system),
+    wallMsPerLogin: +(wall / logins).toFixed(2),
+    msPerLoginByThread: Object.fromEntries(Object.entries(threadsAfter).map(([k, v]) => [k, perLogin(v - (threadsBefore[k] ?? 0))]))
+  }))
   await node.stop()
 } finally {
   cli(['down', '--grace', '2s'])
