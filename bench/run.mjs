@@ -4,10 +4,14 @@
 // For each network size: `patchday up` on a fresh runs folder, then
 //  - time from `up` to steady (the CLI's own figure and wall time),
 //  - real memory per peer: drop in MemAvailable per process, and mean PSS,
-//  - login-server CPU per login: the whole login process's CPU (stats counters)
-//    divided by logins served, and the handler's own share (login.served cpuUs),
-// then `patchday down`. Results are printed as a Markdown table and written to
-// bench/results/<time>.json. Timings belong here, never in pass/fail tests.
+//  - CPU a peer used to boot (median of the boot events' cpuUs),
+//  - login-server CPU per login in the network: the login process's CPU after its
+//    own start-up (last stats counters minus the boot event's cpuUs) divided by
+//    logins served, and the handler's own share (login.served cpuUs),
+// then `patchday down`. Last, the login server's CPU per login in isolation
+// (bench/login-cpu.mjs: one client, a new connection per login).
+// Results are printed as Markdown tables and written to bench/results/<time>.json.
+// Timings belong here, never in pass/fail tests.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
@@ -19,6 +23,7 @@ const bin = join(root, 'bin', 'patchday.mjs')
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
 const sizes = arg('--sizes', '50,100,200,500').split(',').map(Number)
 const settleMs = Number(arg('--settle-ms', '15000'))
+const isolatedLogins = Number(arg('--logins', '1000'))
 
 const memAvailableKb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1])
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
@@ -56,7 +61,10 @@ for (const n of sizes) {
     const served = login.filter(e => e.ev === 'login.served' && e.outcome === 'ok')
     const handlerUs = served.reduce((a, e) => a + e.cpuUs, 0)
     const lastStats = login.filter(e => e.ev === 'stats').at(-1)
-    const procUs = lastStats ? lastStats.cpuUserUs + lastStats.cpuSystemUs : null
+    const loginBoot = login.find(e => e.ev === 'boot')
+    const procUs = lastStats && loginBoot ? lastStats.cpuUserUs + lastStats.cpuSystemUs - loginBoot.cpuUs : null
+    const bootCpu = readdirSync(join(run, 'logs')).filter(f => /^p-\d+\.log$/.test(f))
+      .map(f => events(join(run, 'logs', f)).find(e => e.ev === 'boot')?.cpuUs).filter(x => x !== undefined).sort((a, b) => a - b)
     row = {
       peers: n,
       steadyMs: up.elapsedMs,
@@ -66,6 +74,7 @@ for (const n of sizes) {
       supernodes: status.supernodes,
       memDropPerProcessMb: +((before - after) / pids.length / 1024).toFixed(1),
       pssMeanMb: +(pss.reduce((a, b) => a + b, 0) / pss.length / 1024).toFixed(1),
+      bootCpuMsMedian: bootCpu.length ? Math.round(bootCpu[bootCpu.length >> 1] / 1000) : null,
       loginsServed: served.length,
       loginHandlerCpuMsPerLogin: served.length ? +(handlerUs / served.length / 1000).toFixed(2) : null,
       loginProcessCpuMsPerLogin: procUs !== null && served.length ? +(procUs / served.length / 1000).toFixed(2) : null
@@ -78,13 +87,19 @@ for (const n of sizes) {
   console.error(JSON.stringify(row))
 }
 
-const header = '| peers | up → steady | online at steady / after settle | supernodes | memory per process (MemAvailable drop) | PSS mean | login CPU per login (handler / whole process) |'
-console.log(header)
-console.log('|---|---|---|---|---|---|---|')
+const isolated = spawnSync(process.execPath, [join(root, 'bench', 'login-cpu.mjs'), '--logins', String(isolatedLogins)], { encoding: 'utf8', timeout: 15 * 60_000 })
+if (isolated.status !== 0) throw new Error(`bench/login-cpu.mjs failed (${isolated.status}): ${isolated.stderr}`)
+const loginCpu = JSON.parse(isolated.stdout.trim().split('\n').at(-1))
+console.error(JSON.stringify(loginCpu))
+
+console.log('| peers | up → steady | online at steady / after settle | supernodes | memory per process (MemAvailable drop) | PSS mean | boot CPU per peer (median) | login CPU per login in the network (handler / login process after its start-up) |')
+console.log('|---|---|---|---|---|---|---|---|')
 for (const r of results) {
-  console.log(`| ${r.peers} | ${(r.steadyMs / 1000).toFixed(1)} s | ${r.onlineAtSteady} / ${r.onlineAfterSettle} | ${r.supernodes} | ${r.memDropPerProcessMb} MB | ${r.pssMeanMb} MB | ${r.loginHandlerCpuMsPerLogin} / ${r.loginProcessCpuMsPerLogin} ms |`)
+  console.log(`| ${r.peers} | ${(r.steadyMs / 1000).toFixed(1)} s | ${r.onlineAtSteady} / ${r.onlineAfterSettle} | ${r.supernodes} | ${r.memDropPerProcessMb} MB | ${r.pssMeanMb} MB | ${r.bootCpuMsMedian} ms | ${r.loginHandlerCpuMsPerLogin} / ${r.loginProcessCpuMsPerLogin} ms |`)
 }
+console.log('')
+console.log(`Login server in isolation (${loginCpu.logins} logins, a new connection each): ${loginCpu.loginServerCpuMsPerLogin} ms CPU per login (user ${loginCpu.userMsPerLogin}, system ${loginCpu.systemMsPerLogin}; main thread ${loginCpu.msPerLoginByThread.main} ms).`)
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, results }, null, 2))
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, results, loginCpu }, null, 2))
 console.error(`written ${out}`)

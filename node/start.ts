@@ -85,6 +85,11 @@ function loginIssuer (loginAddr: string): ReturnType<typeof peerIdFromString>['p
   return key
 }
 
+function cpuUsedUs (): number {
+  const u = process.cpuUsage()
+  return u.user + u.system
+}
+
 export interface Running {
   log: EventLog
   node: Libp2p
@@ -133,7 +138,7 @@ export async function startProcess (config: PeerConfig, logDest?: DestinationStr
     })
     await server.start()
     const statsTimer = setInterval(() => { log.event('stats', stats.snapshot()) }, clock.real(config.statsIntervalMs))
-    log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: false, hostCacheSize: 0, firstBoot: inc === 1 })
+    log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: false, hostCacheSize: 0, firstBoot: inc === 1, cpuUs: cpuUsedUs() })
     return { log, node, addr, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
   }
 
@@ -152,6 +157,6 @@ export async function startProcess (config: PeerConfig, logDest?: DestinationStr
   const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
   roleOf = () => peer.role
   await peer.start()
-  log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot })
+  log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })
   return { log, node, addr, peer, stop: async () => { await peer.stop(); await node.stop() } }
 }

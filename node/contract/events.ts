@@ -51,6 +51,8 @@ export interface EventPayloads {
     hostCacheSize: number
     /** True when the host cache had to be seeded from the bootstrap list. */
     firstBoot: boolean
+    /** CPU (user + system, µs) the process had used when it booted: its start-up cost. */
+    cpuUs: number
   }
   /** Graceful stop (SIGTERM/SIGINT). A SIGKILL leaves no shutdown line. */
   shutdown: { signal: string }

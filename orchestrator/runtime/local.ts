@@ -20,9 +20,10 @@ import { type RunDir, writeJsonAtomic } from '../run-dir.ts'
 import { RuntimeError } from '../errors.ts'
 
 /**
- * V8 flags measured to cut a peer's memory by about a third (small young
- * generation, no V8 worker threads). PATCHDAY_PEER_NODE_FLAGS replaces them
- * (space-separated) for experiments.
+ * V8 flags for peers: a 1 MB young generation (measured to cut a peer's memory
+ * by about a third) and V8's platform pool sized to the cores (0 = automatic: 2
+ * threads here instead of 4). PATCHDAY_PEER_NODE_FLAGS replaces them
+ * (space-separated) for experiments, for the login server too.
  */
 export const PEER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0']
 

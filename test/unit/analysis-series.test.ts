@@ -14,7 +14,7 @@ const stats = (msgs: number, peersInterval: number): EventPayloads['stats'] => (
   msgsSent: msgs, msgsRecv: 0, bytesSent: 0, bytesRecv: 0, peersContacted: 0, peersContactedInterval: peersInterval,
   dialsOk: 0, dialsFailed: 0, cpuUserUs: 0, cpuSystemUs: 0, rssBytes: 0
 })
-const boot: EventPayloads['boot'] = { pid: 1, addr: '/ip4/127.0.0.1/tcp/1', capacityClass: 1, bootstrap: false, hostCacheSize: 0, firstBoot: true }
+const boot: EventPayloads['boot'] = { pid: 1, addr: '/ip4/127.0.0.1/tcp/1', capacityClass: 1, bootstrap: false, hostCacheSize: 0, firstBoot: true, cpuUs: 1 }
 
 for (const name of FIXTURE_NAMES) {
   test(`series of ${name}: online and supernodes at the constructed instants`, async () => {

@@ -91,7 +91,7 @@ const SECTIONS = sections(DOC)
 
 test('the source parser finds every event and its fields (so that the checks below can fail)', () => {
   assert.deepEqual([...FIELDS.keys()].sort(), [...EVENT_NAMES].sort())
-  assert.deepEqual(FIELDS.get('boot'), ['pid', 'addr', 'capacityClass', 'bootstrap', 'hostCacheSize', 'firstBoot'])
+  assert.deepEqual(FIELDS.get('boot'), ['pid', 'addr', 'capacityClass', 'bootstrap', 'hostCacheSize', 'firstBoot', 'cpuUs'])
   assert.deepEqual(FIELDS.get('storm.op'), ['stormId', 'op', 'target', 'status', 'plannedMs', 'lateMs', 'error'])
   assert.deepEqual(FIELDS.get('attach.failed'), ['sn', 'reason', 'latencyMs', 'round', 'error'])
   assert.ok(FIELDS.get('stats')?.includes('clients'))

@@ -10,7 +10,7 @@ function ev<E extends EventName> (peer: string, inc: number, role: Role, name: E
 }
 
 const boot = (peer: string, inc: number, role: Role = 'client'): PeerEvent =>
-  ev(peer, inc, role, 'boot', { pid: 100 + inc, addr: `/ip4/127.2.1.2/tcp/4001`, capacityClass: 1, bootstrap: role === 'supernode', hostCacheSize: 2, firstBoot: inc === 1 })
+  ev(peer, inc, role, 'boot', { pid: 100 + inc, addr: `/ip4/127.2.1.2/tcp/4001`, capacityClass: 1, bootstrap: role === 'supernode', hostCacheSize: 2, firstBoot: inc === 1, cpuUs: 1 })
 const online = (peer: string, inc: number, sn: string | null, role: Role = 'client'): PeerEvent => ev(peer, inc, role, 'online', { sn, sinceBootMs: 50 })
 
 function fold (events: PeerEvent[]): NetworkState {
