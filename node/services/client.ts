@@ -246,7 +246,6 @@ export class Client {
     }
   }
 
-  /** Log in until it works (or the signal aborts); returns the ticket. */
   /** One login attempt (logged); the ticket, or null with `lastHintMs` set from a busy answer's hint. */
   async loginOnce (attempt: number, signal: AbortSignal): Promise<Ticket | null> {
     const t0 = performance.now()
