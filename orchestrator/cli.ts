@@ -248,7 +248,8 @@ export async function main (argv: string[]): Promise<number> {
   const program = buildCli()
   try {
     await program.parseAsync(argv, { from: 'user' })
-    return 0
+    // An action may have set a failure code (run --check: 3, storm with failed operations: 1).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander printed its message already; help and version are not failures.

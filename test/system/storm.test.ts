@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, existsSync, rmSync } from 'node:fs'
+import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { cli, tempRunsDir, eventually, ROOT } from '../helpers/cli.ts'
 import { findRunProcesses } from '../../orchestrator/runtime/local.ts'
@@ -26,9 +26,13 @@ function ops (events: PeerEvent[], stormId: string): Array<PeerEvent<'storm.op'>
 test('a scenario run: the storm is journalled, its targets reboot, the report judges the run, nothing is left running', async () => {
   const runId = 'e2e-short-storm'
   started.push(runId)
-  const r = await cli(runsDir, ['run', join(ROOT, 'test/fixtures/scenarios/short-storm.yaml'), '--run-id', runId, '--json'], 300_000)
-  assert.equal(r.code, 0, r.stderr)
-  const headline = JSON.parse(r.stdout) as { runId: string, seed: string, verdict: string, recoveryS: number | null }
+  // A copy that expects the wrong verdict: with --check, the run must exit 3 (and still report).
+  const scenario = join(runsDir, 'short-storm-expects-metastable.yaml')
+  writeFileSync(scenario, readFileSync(join(ROOT, 'test/fixtures/scenarios/short-storm.yaml'), 'utf8').replace(/^expect: recovered$/m, 'expect: metastable'))
+  const r = await cli(runsDir, ['run', scenario, '--run-id', runId, '--json', '--check'], 300_000)
+  assert.equal(r.code, 3, `exit code ${r.code}: ${r.stderr}`)
+  const headline = JSON.parse(r.stdout) as { runId: string, seed: string, verdict: string, expect: string, recoveryS: number | null }
+  assert.equal(headline.expect, 'metastable')
   assert.equal(headline.seed, 'short-storm') // printed with --json in the result, else on stderr first
 
   const dir = join(runsDir, runId)
