@@ -138,7 +138,8 @@ export class LocalRuntime implements Runtime {
         detached: true,
         stdio: ['ignore', out, err],
         // V8's code cache on disk: hundreds of peers compile the same bundle once, not each.
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_COMPILE_CACHE: compileCacheDir(this.run), ...spec.env }
+        // DEBUG passes through: with it set, a peer keeps libp2p's own debug logger (node/libp2p-logger.ts).
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_COMPILE_CACHE: compileCacheDir(this.run), ...(process.env.DEBUG !== undefined ? { DEBUG: process.env.DEBUG } : {}), ...spec.env }
       })
       const pid = child.pid
       if (pid === undefined) throw new RuntimeError(`could not spawn ${spec.name}`)
