@@ -8,6 +8,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import * as z from 'zod/mini'
 import { CorruptStateError } from './contract/errors.ts'
+import { describeIssue } from './contract/schema-issue.ts'
 
 export const HostCacheEntry = z.strictObject({
   name: z.string().check(z.minLength(1), z.maxLength(32)),
@@ -111,10 +112,7 @@ export class HostCache {
       throw new CorruptStateError(`host cache is not JSON: ${(err as Error).message}`)
     }
     const parsed = FileFormat.safeParse(value)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new CorruptStateError(`host cache of the wrong shape: ${issue === undefined ? 'invalid' : `${issue.code} at ${issue.path.join('.')}`}`)
-    }
+    if (!parsed.success) throw new CorruptStateError(`host cache of the wrong shape: ${describeIssue(parsed.error)}`)
     return new HostCache(max, parsed.data.entries)
   }
 }

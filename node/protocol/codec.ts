@@ -7,6 +7,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream, AbortOptions } from '@libp2p/interface'
 import type * as z from 'zod/mini'
 import { InvalidMessageError, MessageTooLargeError } from '../contract/errors.ts'
+import { describeIssue } from '../contract/schema-issue.ts'
 import { MESSAGE_BYTES_MAX } from './messages.ts'
 
 const encoder = new TextEncoder()
@@ -33,11 +34,7 @@ export function decodeMessage<S extends z.ZodMiniType> (bytes: Uint8Array, schem
     throw new InvalidMessageError(`not JSON: ${(err as Error).message}`)
   }
   const parsed = schema.safeParse(value)
-  if (!parsed.success) {
-    // zod/mini loads no message locale: name the first issue by its code and path.
-    const issue = parsed.error.issues[0]
-    throw new InvalidMessageError(`wrong shape: ${issue === undefined ? 'invalid' : `${issue.code} at ${issue.path.length > 0 ? issue.path.join('.') : 'top level'}`}`)
-  }
+  if (!parsed.success) throw new InvalidMessageError(`wrong shape: ${describeIssue(parsed.error)}`)
   return parsed.data
 }
 
