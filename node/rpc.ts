@@ -36,6 +36,11 @@ function streamFailed (protocol: string, conn: Connection, stream: Stream, log: 
   stream.abort(err instanceof Error ? err : new Error(String(err)))
 }
 
+/** The input ended (no further frame) after the remote closed its write side. */
+function endedByRemote (stream: Stream, err: unknown): boolean {
+  return err instanceof InvalidMessageError && (err.cause as Error | undefined)?.name === 'UnexpectedEOFError' && stream.remoteWriteStatus === 'closed'
+}
+
 /**
  * A long-lived stream of requests and responses (heartbeats): each request is
  * read with `idleMs` as its deadline; the stream ends when the remote closes it,
@@ -53,6 +58,13 @@ export function serveStream<S extends z.ZodMiniType> (protocol: string, schema: 
         if (res !== undefined) stats.sent(await writeMessage(lp, res))
       }
     } catch (err) {
+      // The remote closing its side while we wait for the next request is how such a
+      // stream ends (a frame cut short by that close included: a client that died mid-write).
+      if (endedByRemote(stream, err)) {
+        log.debug({ protocol, from: conn.remotePeer.toString() }, 'stream closed by the remote')
+        await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+        return
+      }
       streamFailed(protocol, conn, stream, log, err, 'stream ended')
     }
   }

@@ -46,7 +46,8 @@ export async function readMessage<S extends z.ZodMiniType> (lp: Framed, schema: 
   } catch (err) {
     const n = (err as Error).name
     if (n === 'InvalidDataLengthError' || n === 'InvalidDataLengthLengthError') throw new MessageTooLargeError((err as Error).message)
-    if (n === 'InvalidMessageLengthError' || n === 'UnexpectedEOFError') throw new InvalidMessageError((err as Error).message)
+    // The cause stays attached: on a long-lived stream, the end of input between frames is a close, not bad input.
+    if (n === 'InvalidMessageLengthError' || n === 'UnexpectedEOFError') throw new InvalidMessageError((err as Error).message, { cause: err })
     throw err
   }
   onBytes?.(frame.byteLength)

@@ -10,7 +10,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { InprocNet, is } from '../helpers/inproc.ts'
-import { LoginResponse, MESSAGE_BYTES_MAX, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse } from '../../node/protocol/messages.ts'
+import { LoginResponse, MESSAGE_BYTES_MAX, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse } from '../../node/protocol/messages.ts'
+import { framed, readMessage, writeMessage } from '../../node/protocol/codec.ts'
 import { request } from '../../node/rpc.ts'
 import { signTicket } from '../../node/tickets.ts'
 import { Stats } from '../../node/stats.ts'
@@ -86,6 +87,26 @@ for (const [server, protocol] of [['sn-1', PROTOCOL_SN], ['login', PROTOCOL_LOGI
     await conn.close()
   })
 }
+
+test('the heartbeat stream: a close between frames ends it quietly, a malformed frame is msg.invalid', async () => {
+  const conn = await dial('sn-1')
+  const invalid = is('msg.invalid', { peer: 'sn-1', protocol: PROTOCOL_HEARTBEAT, from: raw.peerId.toString() })
+  const mark = net.mark()
+  // One heartbeat, its answer, and a clean close: how every client session ends.
+  const stream = await conn.newStream(PROTOCOL_HEARTBEAT, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  const lp = framed(stream)
+  await writeMessage(lp, { t: 'heartbeat', seq: 1 })
+  const res = await readMessage(lp, SnResponse, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  assert.equal(res.t, 'unknown') // raw holds no slot
+  await stream.close({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  // Then a malformed frame on a new heartbeat stream: that one is bad input.
+  await sendRaw(conn, PROTOCOL_HEARTBEAT, frame(text('this is {not json')))
+  const e = await net.waitFor(net.since(mark, invalid), 10_000, 'msg.invalid for the malformed heartbeat')
+  assert.equal(e.error, 'InvalidMessageError')
+  // Exactly one since the mark: the clean close logged none.
+  assert.equal(net.find(net.since(mark, invalid)).length, 1)
+  await conn.close()
+})
 
 test('a normal client still logs in after the malformed input', async () => {
   await net.startPeer('c-ok')
