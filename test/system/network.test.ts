@@ -5,10 +5,10 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
+import { rmSync, existsSync, readdirSync } from 'node:fs'
 import { cli, tempRunsDir, eventually } from '../helpers/cli.ts'
 import { resolveRun } from '../../orchestrator/run-dir.ts'
-import { LocalRuntime, findRunProcesses } from '../../orchestrator/runtime/local.ts'
+import { LocalRuntime, findRunProcesses, compileCacheDir } from '../../orchestrator/runtime/local.ts'
 import { readTimeline } from '../../orchestrator/logs/tail.ts'
 import type { PeerEvent } from '../../node/contract/events.ts'
 
@@ -48,6 +48,14 @@ test('30 peers come up, all log in, survive a supernode power cut, and go down w
     assert.ok(loggedIn.has(name), `${name} never logged in`)
   }
   assert.ok(supernodes.size >= 1)
+
+  // The peers wrote Node's compile cache while running (Node alone writes it only at exit):
+  // later peers of the run load the bundle from it.
+  const cacheDir = compileCacheDir(run)
+  const cached = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter(d => d.isFile()) : []
+  assert.ok(cached.length > 0, `no compile cache under ${cacheDir} while the network runs`)
+  // Every boot reports the CPU it took.
+  for (const e of events) if (e.ev === 'boot') assert.ok(e.cpuUs > 0, `${e.peer} boot without cpuUs`)
 
   // Power-cut the busiest supernode.
   const before = await status()
