@@ -39,7 +39,14 @@ function settingsFrom (pairs: string[]): Partial<PeerConfig> {
   return out as Partial<PeerConfig>
 }
 
-/** `--timeout` and `--booting-max`, as `run` and `sweep` take them. */
+/** Declares `--timeout` (with its help text) and `--booting-max`: every command that brings a network up takes both. */
+function withStartupOptions (cmd: Command, timeoutHelp: string): Command {
+  return cmd
+    .option('--timeout <duration>', timeoutHelp, '5m')
+    .option('--booting-max <n>', 'processes booting at once', '8')
+}
+
+/** `--timeout` and `--booting-max`, parsed. */
 function startupOptions (o: { timeout: string, bootingMax: string }): { deadlineMs: number, bootingMax: number } {
   return { deadlineMs: parseDuration(o.timeout, '--timeout'), bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256) }
 }
@@ -56,7 +63,7 @@ export function buildCli (): Command {
     .showHelpAfterError()
     .exitOverride()
 
-  program.command('up')
+  const upCmd = program.command('up')
     .description('start the login server and N peer processes on this machine; returns once the network is steady')
     .requiredOption('--peers <n>', `number of peers (1..${PEERS_MAX})`)
     .option('--seed <seed>', 'seed for every random choice (printed when not given)')
@@ -65,8 +72,7 @@ export function buildCli (): Command {
     .option('--capable-share <x>', 'share of peers eligible for supernode election (0..1)', '0.3')
     .option('--set <key=value>', 'a peer setting for every peer, e.g. slotsMax=20 (repeatable; see docs/config.md)', collect, [])
     .option('--steady-share <x>', 'share of peers online that counts as steady (0..1)', '0.95')
-    .option('--timeout <duration>', 'give up (and stop everything) when not steady by then', '5m')
-    .option('--booting-max <n>', 'processes booting at once', '8')
+  withStartupOptions(upCmd, 'give up (and stop everything) when not steady by then')
     .option('--keep-on-failure', 'leave the processes running when start-up fails (for inspection)', false)
     .option('--json', 'print the result as JSON', false)
     .action(async (o: Record<string, string | boolean | string[]>, cmd: Command) => {
@@ -76,8 +82,7 @@ export function buildCli (): Command {
         settings: settingsFrom(o.set as string[]),
         capableShare: parseShare(String(o.capableShare), '--capable-share'),
         steadyShare: parseShare(String(o.steadyShare), '--steady-share'),
-        deadlineMs: parseDuration(String(o.timeout), '--timeout'),
-        bootingMax: parseCount(String(o.bootingMax), '--booting-max', 1, 256),
+        ...startupOptions({ timeout: String(o.timeout), bootingMax: String(o.bootingMax) }),
         keepOnFailure: o.keepOnFailure === true,
         json: o.json === true,
         ...(o.seed !== undefined ? { seed: String(o.seed) } : {}),
@@ -123,13 +128,12 @@ export function buildCli (): Command {
       })
     })
 
-  program.command('run')
+  const runCmd = program.command('run')
     .description('run a scenario: up, warm-up, storms and injections, observation, report, down')
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/skype-2007.yaml')
     .option('--seed <seed>', 'override the scenario\'s seed (printed either way)')
     .option('--run-id <id>', 'name of the run folder')
-    .option('--timeout <duration>', 'start-up deadline', '5m')
-    .option('--booting-max <n>', 'processes booting at once', '8')
+  withStartupOptions(runCmd, 'start-up deadline')
     .option('--keep', 'leave the network running after the report', false)
     .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`', false)
     .option('--json', 'print report.json\'s headline fields as JSON', false)
@@ -148,13 +152,12 @@ export function buildCli (): Command {
       if (o.check && r.expect !== null && r.expect !== r.report.verdict) process.exitCode = 3
     })
 
-  program.command('sweep')
+  const sweepCmd = program.command('sweep')
     .description('run a scenario\'s sweep (storm share x load, repeated trials) into a table and a phase diagram')
     .argument('<scenario>', 'scenario file with a sweep: section, e.g. scenarios/sweep-2007.yaml')
     .option('--seed <seed>', 'override the scenario\'s seed')
     .option('--limit <n>', 'run only the first N runs of the sweep')
-    .option('--timeout <duration>', 'start-up deadline of each run', '5m')
-    .option('--booting-max <n>', 'processes booting at once', '8')
+  withStartupOptions(sweepCmd, 'start-up deadline of each run')
     .action(async (file: string, o: { seed?: string, limit?: string, timeout: string, bootingMax: string }, cmd: Command) => {
       const r = await sweep({
         runsDir: runsDir(cmd),
