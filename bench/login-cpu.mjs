@@ -20,17 +20,21 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const logins = Number(arg('--logins', '200'))
 const runsDir = mkdtempSync(join(tmpdir(), 'patchday-login-cpu-'))
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'patchday.mjs'), ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8' })
-// utime and stime (clock ticks) of a process, from /proc/<pid>/stat.
-const times = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return { user: Number(f[11]), system: Number(f[12]) } }
+// The name, utime and stime (clock ticks) in a /proc stat file (of a process or a thread).
+const stat = (path) => {
+  const s = readFileSync(path, 'utf8')
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+  return { name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), system: Number(f[12]) }
+}
+const times = (pid) => stat(`/proc/${pid}/stat`)
 const HZ = 100
 // CPU ticks per thread name (main thread, V8's platform workers, libuv's pool).
 const threads = (pid) => {
   const out = {}
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-    const name = tid === String(pid) ? "main" : s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"))
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-    out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12])
+    const t = stat(`/proc/${pid}/task/${tid}/stat`)
+    const name = tid === String(pid) ? 'main' : t.name
+    out[name] = (out[name] ?? 0) + t.user + t.system
   }
   return out
 }
