@@ -4,8 +4,11 @@
  * (node/contract/config.ts); a bad value exits with code 2 and names the variable.
  */
 import { flushCompileCache } from 'node:module'
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { parseConfig, type PeerConfig } from './contract/config.ts'
 import { ConfigError } from './contract/errors.ts'
+import { ENV_FILE_VARIABLE, mergeEnvFile } from './contract/env-file.ts'
 import { startProcess, type Running } from './start.ts'
 import { SHUTDOWN_GRACE_MS } from './constants.ts'
 
@@ -17,6 +20,19 @@ function configError (err: unknown): never {
   throw err
 }
 
+/** The environment with this host's entry of PATCHDAY_ENV_FILE (when set) merged over it. */
+function environment (env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const file = env[ENV_FILE_VARIABLE]
+  if (file === undefined || file === '') return env
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(ENV_FILE_VARIABLE, file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so there is no entry for this host ${JSON.stringify(hostname())}`)
+  }
+  return mergeEnvFile(env, text, hostname())
+}
+
 async function main (): Promise<void> {
   const major = Number(process.versions.node.split('.')[0])
   if (major < 22) {
@@ -26,7 +42,7 @@ async function main (): Promise<void> {
   let config: PeerConfig
   let running: Running
   try {
-    config = parseConfig(process.env)
+    config = parseConfig(environment(process.env))
     running = await startProcess(config)
   } catch (err) {
     configError(err)

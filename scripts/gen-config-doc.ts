@@ -35,13 +35,49 @@ variable; the orchestrator writes them for each process it starts
   never falls back to it.
 - **Checks across settings.** A peer (\`PATCHDAY_ROLE=peer\`) needs
   \`PATCHDAY_LOGIN_ADDR\`; the login server (\`PATCHDAY_ROLE=login\`) needs
-  \`PATCHDAY_ACCOUNTS_FILE\`; \`PATCHDAY_RETRY_BASE_MS\` must not exceed
-  \`PATCHDAY_RETRY_CAP_MS\`; \`PATCHDAY_ELECT_LOAD_LOW\` must not exceed
-  \`PATCHDAY_ELECT_LOAD_HIGH\`.
+  \`PATCHDAY_ACCOUNTS_FILE\` or \`PATCHDAY_LAB_SECRET\`; \`PATCHDAY_RETRY_BASE_MS\`
+  must not exceed \`PATCHDAY_RETRY_CAP_MS\`; \`PATCHDAY_ELECT_LOAD_LOW\` must
+  not exceed \`PATCHDAY_ELECT_LOAD_HIGH\`.
 
 Ranges are inclusive. *bool* accepts \`1\`, \`true\`, \`yes\`, \`on\` and
 \`0\`, \`false\`, \`no\`, \`off\` (any case); *list* is comma-separated, with
 blanks around items ignored.
+
+## Containers: no provisioning step
+
+A replica of a scaled container service (\`docker compose up --scale peer=50\`)
+starts from the same image and environment as the others. These settings let
+it become a distinct peer anyway:
+
+- **\`PATCHDAY_LAB_SECRET\`** (at least 16 characters). Lab only: whoever knows
+  it can derive every identity and password of the run
+  (\`node/contract/lab-secret.ts\`). When set, a process's identity is derived
+  from the secret and its name (\`identity.key\` is neither read nor written);
+  a peer without \`credentials.json\` logs in as the account of its own name
+  with the derived password; a login server without
+  \`PATCHDAY_ACCOUNTS_FILE\` accepts every account name whose password is the
+  derived one (checked with the same salted scrypt as file accounts; the
+  records are cached, at most 100,000 names). In \`PATCHDAY_LOGIN_ADDR\` and
+  \`PATCHDAY_BOOTSTRAP_ADDRS\` the \`/p2p/<id>\` part may then be left out:
+  it is derived from the name \`login\` (the login server must be named
+  \`login\`), or from the entry's name for \`name=/dns4/...\`.
+- **Addresses.** \`PATCHDAY_LOGIN_ADDR\` and the entries of
+  \`PATCHDAY_BOOTSTRAP_ADDRS\` are \`/ip4/<ip>/tcp/<port>[/p2p/<id>]\` or
+  \`/dns4/<host>/tcp/<port>[/p2p/<id>]\` (looked up by the system resolver,
+  IPv4 only).
+- **\`{hostname}\` in \`PATCHDAY_PEER\`** is replaced by the machine's host
+  name (characters outside \`[A-Za-z0-9._-]\` become \`-\`) before the check:
+  \`peer-{hostname}\` in a container whose host name is its short id gives
+  \`peer-3f2a9c1d0e4b\`. The result must still be at most 32 characters.
+- **\`PATCHDAY_ANNOUNCE_IP=auto\`** announces the first non-internal IPv4
+  address of the machine's interfaces or, with \`PATCHDAY_LAB_SUBNET\` (an IPv4
+  CIDR), the first address inside that subnet; none is a configuration error.
+- **\`PATCHDAY_ENV_FILE\`** names a JSON file
+  \`{ "<hostname>": { "PATCHDAY_X": "value", ... } }\`: at start-up the entry
+  of the machine's host name is merged over the environment (only settings,
+  not \`PATCHDAY_ENV_FILE\` itself). A missing or unreadable file, bad JSON or
+  no entry for the host name is a configuration error naming the file and the
+  host name.
 
 ## Settings
 `

@@ -7,8 +7,10 @@
  * `timeScale` (real seconds per emulated second) before it waits. Rates are per
  * emulated second for the same reason.
  */
+import { hostname, networkInterfaces } from 'node:os'
 import { ConfigError } from './errors.ts'
 import { RETRY_POLICIES } from './retry-policies.ts'
+import { HOSTNAME_PLACEHOLDER, IPV4, ipv4Addresses, parseCidr, pickAnnounceIp, substituteHostname, type Interfaces } from './host.ts'
 
 interface IntSpec { kind: 'int', env: string, def?: number, min: number, max: number }
 interface FloatSpec { kind: 'float', env: string, def?: number, min: number, max: number }
@@ -31,17 +33,35 @@ const ms = (env: string, def: number, min = 0): IntSpec => int(env, def, min, DA
 export const CONFIG_SPEC = {
   // identity and wiring (no defaults: the runtime must say)
   runId: str('PATCHDAY_RUN_ID', undefined, /^[A-Za-z0-9._-]{1,64}$/),
+  /** `{hostname}` in it is replaced by this machine's host name (sanitised to [A-Za-z0-9._-]) before the check. */
   peer: str('PATCHDAY_PEER', undefined, /^[A-Za-z0-9._-]{1,32}$/),
   role: oneOf('PATCHDAY_ROLE', ['peer', 'login'] as const),
   stateDir: str('PATCHDAY_STATE_DIR'),
   seed: str('PATCHDAY_SEED', undefined, /^[A-Za-z0-9._-]{1,64}$/),
-  listenIp: str('PATCHDAY_LISTEN_IP', '127.0.0.1', /^[0-9.]{7,15}$/),
-  /** The address others dial (differs from listenIp in containers, where peers listen on 0.0.0.0). */
-  announceIp: str('PATCHDAY_ANNOUNCE_IP', '', /^([0-9.]{7,15})?$/),
+  listenIp: str('PATCHDAY_LISTEN_IP', '127.0.0.1', new RegExp(`^${IPV4}$`)),
+  /**
+   * The IPv4 address others dial (differs from listenIp in containers, where peers listen on 0.0.0.0);
+   * empty = listenIp; `auto` = the first non-internal IPv4 address of this machine, or with
+   * labSubnet the first address inside it.
+   */
+  announceIp: str('PATCHDAY_ANNOUNCE_IP', '', new RegExp(`^(auto|${IPV4})?$`)),
+  /** IPv4 CIDR (`10.20.0.0/16`) in which `announceIp=auto` looks for this machine's address (a container may have several). */
+  labSubnet: str('PATCHDAY_LAB_SUBNET', '', /^([0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2})?$/),
   port: int('PATCHDAY_PORT', 4001, 1, 65535),
+  /** `/ip4/<ip>/tcp/<port>/p2p/<id>` or `/dns4/<host>/tcp/<port>/p2p/<id>`; with labSecret the `/p2p/` part may be left out. */
   loginAddr: str('PATCHDAY_LOGIN_ADDR', ''),
-  /** Comma list of `name=multiaddr`: the hard-coded bootstrap supernodes of a first boot. */
+  /** Comma list of `name=multiaddr` (multiaddrs as loginAddr): the hard-coded bootstrap supernodes of a first boot. */
   bootstrapAddrs: list('PATCHDAY_BOOTSTRAP_ADDRS', []),
+  /**
+   * Lab only: the secret every identity, password and well-known peer id is derived from
+   * (node/contract/lab-secret.ts); at least 16 characters. Whoever knows it can be anyone.
+   */
+  labSecret: str('PATCHDAY_LAB_SECRET', ''),
+  /**
+   * A JSON file `{ "<hostname>": { "PATCHDAY_X": "value" } }`: at start-up the entry of this
+   * machine's host name is merged over the environment (read by node/main.ts before parsing).
+   */
+  envFile: str('PATCHDAY_ENV_FILE', ''),
   timeScale: float('PATCHDAY_TIME_SCALE', 1, 0.001, 100),
   logLevel: oneOf('PATCHDAY_LOG_LEVEL', ['debug', 'info', 'warn'] as const, 'info'),
 
@@ -107,6 +127,7 @@ export const CONFIG_SPEC = {
   snOverloadThreshold: float('PATCHDAY_SN_OVERLOAD_THRESHOLD', 0, 0, 100),
 
   // login server capacities (emulated)
+  /** The accounts (salted hashes); empty with labSecret set = every account derived from the secret. */
   accountsFile: str('PATCHDAY_ACCOUNTS_FILE', ''),
   loginConcurrencyMax: int('PATCHDAY_LOGIN_CONCURRENCY_MAX', 4, 1, 10_000),
   loginQueueMax: int('PATCHDAY_LOGIN_QUEUE_MAX', 32, 0, 100_000),
@@ -163,11 +184,26 @@ function parseOne (spec: Spec, raw: string): unknown {
   }
 }
 
-/** Parse the environment into a complete config; throws ConfigError naming the first bad variable. */
-export function parseConfig (env: Record<string, string | undefined>): PeerConfig {
+/** A lab secret shorter than this is refused. */
+export const LAB_SECRET_MIN_CHARS = 16
+
+/** What parseConfig asks of the machine it runs on (injectable for tests). */
+export interface HostFacts {
+  hostname: () => string
+  interfaces: () => Interfaces
+}
+
+export const OS_HOST: HostFacts = { hostname, interfaces: networkInterfaces }
+
+/**
+ * Parse the environment into a complete config; throws ConfigError naming the first bad variable.
+ * `host` is consulted only for `{hostname}` in PATCHDAY_PEER and for PATCHDAY_ANNOUNCE_IP=auto.
+ */
+export function parseConfig (env: Record<string, string | undefined>, host: HostFacts = OS_HOST): PeerConfig {
   const out: Record<string, unknown> = {}
   for (const [key, spec] of Object.entries(CONFIG_SPEC) as Array<[string, Spec]>) {
-    const raw = env[spec.env]
+    let raw = env[spec.env]
+    if (key === 'peer' && raw?.includes(HOSTNAME_PLACEHOLDER) === true) raw = substituteHostname(raw, host.hostname())
     if (raw === undefined) {
       if (spec.def === undefined) throw new ConfigError(spec.env, undefined, 'is required')
       // A copy: a list default must not be shared between configs.
@@ -177,8 +213,23 @@ export function parseConfig (env: Record<string, string | undefined>): PeerConfi
     }
   }
   const config = out as PeerConfig
+  // The secret's value never goes into a message.
+  if (config.labSecret !== '' && config.labSecret.length < LAB_SECRET_MIN_CHARS) throw new ConfigError('PATCHDAY_LAB_SECRET', undefined, `must have at least ${LAB_SECRET_MIN_CHARS} characters (has ${config.labSecret.length})`)
+  const subnet = config.labSubnet === '' ? null : parseCidr(config.labSubnet)
+  if (subnet === undefined) throw new ConfigError('PATCHDAY_LAB_SUBNET', config.labSubnet, 'expected an IPv4 CIDR such as 10.20.0.0/16')
+  if (config.announceIp === 'auto') {
+    const interfaces = host.interfaces()
+    const ip = pickAnnounceIp(interfaces, subnet)
+    if (ip === undefined) {
+      const have = ipv4Addresses(interfaces)
+      throw new ConfigError('PATCHDAY_ANNOUNCE_IP', 'auto', subnet !== null
+        ? `this machine has no IPv4 address inside PATCHDAY_LAB_SUBNET=${config.labSubnet} (it has: ${have.length > 0 ? have.join(', ') : 'none'})`
+        : 'this machine has no non-internal IPv4 address')
+    }
+    config.announceIp = ip
+  }
   if (config.role === 'peer' && config.loginAddr === '') throw new ConfigError('PATCHDAY_LOGIN_ADDR', '', 'is required for role peer')
-  if (config.role === 'login' && config.accountsFile === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login')
+  if (config.role === 'login' && config.accountsFile === '' && config.labSecret === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login (or PATCHDAY_LAB_SECRET, for derived accounts)')
   if (config.retryBaseMs > config.retryCapMs) throw new ConfigError('PATCHDAY_RETRY_BASE_MS', String(config.retryBaseMs), 'must not exceed PATCHDAY_RETRY_CAP_MS')
   if (config.electLoadLow > config.electLoadHigh) throw new ConfigError('PATCHDAY_ELECT_LOAD_LOW', String(config.electLoadLow), 'must not exceed PATCHDAY_ELECT_LOAD_HIGH')
   return config
