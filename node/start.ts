@@ -8,12 +8,15 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { DestinationStream } from 'pino'
 import type { PeerConfig } from './contract/config.ts'
 import { ConfigError } from './contract/errors.ts'
 import { AccountsFile, Credentials } from './contract/accounts.ts'
+import { labPassword, labPrivateKey } from './contract/lab-secret.ts'
+import { bootstrapAddresses, loginAddress } from './contract/addrs.ts'
+import { DerivedAccounts, fileAccounts, type AccountLookup } from './derived-accounts.ts'
 import { createRng } from './contract/rng.ts'
 import type { Role, SupernodeRef } from './contract/events.ts'
 import { createEventLog, type EventLog } from './log.ts'
@@ -50,37 +53,42 @@ async function nextIncarnation (dir: string): Promise<number> {
   return inc
 }
 
-async function loadIdentity (dir: string): Promise<PrivateKey> {
-  const raw = await readOptional(join(dir, IDENTITY_FILE))
+/** The identity: derived from the lab secret (no file read or written), else identity.key, made at the first boot. */
+async function loadIdentity (config: PeerConfig): Promise<PrivateKey> {
+  if (config.labSecret !== '') return await labPrivateKey(config.labSecret, config.peer)
+  const raw = await readOptional(join(config.stateDir, IDENTITY_FILE))
   if (raw !== null) return privateKeyFromProtobuf(raw)
   const key = await generateKeyPair('Ed25519')
-  await atomicWrite(join(dir, IDENTITY_FILE), privateKeyToProtobuf(key))
+  await atomicWrite(join(config.stateDir, IDENTITY_FILE), privateKeyToProtobuf(key))
   return key
 }
 
-function parseBootstrap (list: string[]): SupernodeRef[] {
-  return list.map((item) => {
-    const eq = item.indexOf('=')
-    if (eq < 1) throw new ConfigError('PATCHDAY_BOOTSTRAP_ADDRS', item, 'expected name=multiaddr')
-    const addr = item.slice(eq + 1)
-    try {
-      if (multiaddr(addr).getComponents().find(c => c.name === 'p2p') === undefined) throw new Error('no /p2p/ part')
-    } catch (err) {
-      throw new ConfigError('PATCHDAY_BOOTSTRAP_ADDRS', item, `bad multiaddr: ${(err as Error).message}`)
-    }
-    return { name: item.slice(0, eq), addr }
-  })
+/** credentials.json; without it, with a lab secret, the account of the peer's own name and its derived password. */
+async function loadCredentials (config: PeerConfig): Promise<Credentials> {
+  const path = join(config.stateDir, CREDENTIALS_FILE)
+  const raw = config.labSecret !== '' ? await readOptional(path) : await readFile(path)
+  if (raw === null) return { account: config.peer, password: labPassword(config.labSecret, config.peer) }
+  return Credentials.parse(JSON.parse(raw.toString('utf8')))
 }
 
-function loginIssuer (loginAddr: string): ReturnType<typeof peerIdFromString>['publicKey'] {
-  let id: string | undefined
-  try {
-    id = multiaddr(loginAddr).getComponents().find(c => c.name === 'p2p')?.value
-  } catch (err) {
-    throw new ConfigError('PATCHDAY_LOGIN_ADDR', loginAddr, `bad multiaddr: ${(err as Error).message}`)
+async function loadAccounts (config: PeerConfig): Promise<AccountLookup> {
+  if (config.accountsFile === '') {
+    // parseConfig refuses this already; a config made by hand must not get accounts derived from an empty secret.
+    if (config.labSecret === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login (or PATCHDAY_LAB_SECRET, for derived accounts)')
+    return new DerivedAccounts(config.labSecret).lookup
   }
-  if (id === undefined) throw new ConfigError('PATCHDAY_LOGIN_ADDR', loginAddr, 'needs a /p2p/<peer-id> part')
-  const key = peerIdFromString(id).publicKey
+  return fileAccounts(AccountsFile.parse(JSON.parse(await readFile(config.accountsFile, 'utf8'))).accounts)
+}
+
+/** The public key that signs tickets: the login server's, from the /p2p/ part of its (complete) address. */
+function loginIssuer (loginAddr: string): PublicKey {
+  const id = multiaddr(loginAddr).getComponents().find(c => c.name === 'p2p')?.value as string
+  let key: PublicKey | undefined
+  try {
+    key = peerIdFromString(id).publicKey
+  } catch (err) {
+    throw new ConfigError('PATCHDAY_LOGIN_ADDR', loginAddr, `bad peer id: ${(err as Error).message}`)
+  }
   if (key === undefined) throw new ConfigError('PATCHDAY_LOGIN_ADDR', loginAddr, 'peer id carries no public key')
   return key
 }
@@ -108,10 +116,14 @@ function crashProcess (log: EventLog): (reason: string, replyMs: number) => void
   }
 }
 
-export async function startProcess (config: PeerConfig, logDest?: DestinationStream, crash?: (reason: string, replyMs: number) => void): Promise<Running> {
-  await mkdir(config.stateDir, { recursive: true })
+export async function startProcess (given: PeerConfig, logDest?: DestinationStream, crash?: (reason: string, replyMs: number) => void): Promise<Running> {
+  await mkdir(given.stateDir, { recursive: true })
   // Validate everything before the first log line, so a bad setting exits 2 cleanly.
-  const bootstrap = config.role === 'peer' ? parseBootstrap(config.bootstrapAddrs) : []
+  const bootstrap: SupernodeRef[] = given.role === 'peer' ? await bootstrapAddresses(given.bootstrapAddrs, given.labSecret) : []
+  // The config the peer runs with has every address complete (with /p2p/).
+  const config: PeerConfig = given.role === 'peer'
+    ? { ...given, loginAddr: await loginAddress(given.loginAddr, given.labSecret), bootstrapAddrs: bootstrap.map(b => `${b.name}=${b.addr}`) }
+    : given
   const issuer = config.role === 'peer' ? loginIssuer(config.loginAddr) : undefined
   const inc = await nextIncarnation(config.stateDir)
   const initialRole: Role = config.role === 'login' ? 'login' : config.bootstrap ? 'supernode' : 'client'
@@ -120,13 +132,13 @@ export async function startProcess (config: PeerConfig, logDest?: DestinationStr
   const rng = createRng(`${config.seed}/${config.peer}/${inc}`)
   const clock = new Clock(config.timeScale)
   const stats = new Stats()
-  const privateKey = await loadIdentity(config.stateDir)
+  const privateKey = await loadIdentity(config)
   const nodeInit = { privateKey, listenIp: config.listenIp, announceIp: config.announceIp, port: config.port }
   const node = await createNode(nodeInit)
   const addr = ownAddr(node, nodeInit)
 
   if (config.role === 'login') {
-    const accounts = AccountsFile.parse(JSON.parse(await readFile(config.accountsFile, 'utf8'))).accounts
+    const accounts = await loadAccounts(config)
     const server = new LoginServer({
       node,
       key: privateKey,
@@ -142,7 +154,7 @@ export async function startProcess (config: PeerConfig, logDest?: DestinationStr
     return { log, node, addr, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
   }
 
-  const credentials = Credentials.parse(JSON.parse((await readFile(join(config.stateDir, CREDENTIALS_FILE))).toString('utf8')))
+  const credentials = await loadCredentials(config)
   const cachePath = join(config.stateDir, HOST_CACHE_FILE)
   let cache: HostCache | null
   try {

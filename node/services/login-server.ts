@@ -12,7 +12,8 @@ import type { Libp2p } from 'libp2p'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { LoginRequest, PROTOCOL_LOGIN, type LoginResponse } from '../protocol/messages.ts'
 import { serve } from '../rpc.ts'
-import { verifyPassword, type AccountsFile } from '../contract/accounts.ts'
+import { verifyPassword } from '../contract/accounts.ts'
+import type { AccountLookup } from '../derived-accounts.ts'
 import { signTicket } from '../tickets.ts'
 import { createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
 import type { Clock } from '../clock.ts'
@@ -35,7 +36,7 @@ interface Waiter { resolve: () => void, enqueuedAt: number }
 export class LoginServer {
   private readonly node: Libp2p
   private readonly key: PrivateKey
-  private readonly accounts: AccountsFile['accounts']
+  private readonly accounts: AccountLookup
   private readonly init: LoginServerInit
   private readonly clock: Clock
   private readonly log: EventLog
@@ -45,7 +46,7 @@ export class LoginServer {
   private inService = 0
   private readonly stopping = new AbortController()
 
-  constructor (c: { node: Libp2p, key: PrivateKey, accounts: AccountsFile['accounts'], init: LoginServerInit, clock: Clock, log: EventLog, stats: Stats }) {
+  constructor (c: { node: Libp2p, key: PrivateKey, accounts: AccountLookup, init: LoginServerInit, clock: Clock, log: EventLog, stats: Stats }) {
     this.node = c.node; this.key = c.key; this.accounts = c.accounts; this.init = c.init
     this.clock = c.clock; this.log = c.log; this.stats = c.stats
     this.bucket = createBucket(c.init.ratePerS, Math.max(1, Math.ceil(c.init.ratePerS)), c.clock.now())
@@ -81,8 +82,7 @@ export class LoginServer {
       const queueMs = this.clock.real(this.clock.now() - arrived)
       await this.clock.sleep(this.init.serviceMs, this.stopping.signal)
       const cpu0 = process.cpuUsage()
-      // Own properties only: 'constructor' or '__proto__' must be unknown accounts, not Object.prototype's.
-      const account = Object.hasOwn(this.accounts, req.account) ? this.accounts[req.account] : undefined
+      const account = this.accounts(req.account)
       let res: LoginResponse
       if (account === undefined) {
         res = { t: 'rejected', reason: 'unknown-account' }
