@@ -14,8 +14,9 @@ import { stopRun } from './commands/down.ts'
 import { storm } from './commands/storm.ts'
 import { runScenario } from './commands/run.ts'
 import { sweep } from './commands/sweep.ts'
+import { attach } from './commands/attach.ts'
 import { injectSupernodes } from './inject.ts'
-import { LocalRuntime } from './runtime/local.ts'
+import { openRuntime, parseRuntimeKind } from './runtime/index.ts'
 import { openJournal } from './journal.ts'
 import { writeReport, formatSummary } from './analysis/report.ts'
 import { parseStormInput } from './storm/spec.ts'
@@ -51,6 +52,8 @@ function startupOptions (o: { timeout: string, bootingMax: string }): { deadline
   return { deadlineMs: parseDuration(o.timeout, '--timeout'), bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256) }
 }
 
+const RUNTIME_HELP = 'where the processes run: local (processes on this machine), compose (a container each, Docker Compose), swarm (a Docker Swarm stack)'
+
 function runsDir (cmd: Command): string {
   const o = cmd.optsWithGlobals<{ runsDir?: string }>()
   return o.runsDir ?? defaultRunsDir()
@@ -72,6 +75,7 @@ export function buildCli (): Command {
     .option('--capable-share <x>', 'share of peers eligible for supernode election (0..1)', '0.3')
     .option('--set <key=value>', 'a peer setting for every peer, e.g. slotsMax=20 (repeatable; see docs/config.md)', collect, [])
     .option('--steady-share <x>', 'share of peers online that counts as steady (0..1)', '0.95')
+    .option('--runtime <kind>', RUNTIME_HELP, 'local')
   withStartupOptions(upCmd, 'give up (and stop everything) when not steady by then')
     .option('--keep-on-failure', 'leave the processes running when start-up fails (for inspection)', false)
     .option('--json', 'print the result as JSON', false)
@@ -85,6 +89,7 @@ export function buildCli (): Command {
         ...startupOptions({ timeout: String(o.timeout), bootingMax: String(o.bootingMax) }),
         keepOnFailure: o.keepOnFailure === true,
         json: o.json === true,
+        runtime: parseRuntimeKind(String(o.runtime)),
         ...(o.seed !== undefined ? { seed: String(o.seed) } : {}),
         ...(o.runId !== undefined ? { runId: String(o.runId) } : {}),
         ...(o.bootstrap !== undefined ? { bootstrap: parseCount(String(o.bootstrap), '--bootstrap', 1, PEERS_MAX) } : {})
@@ -93,6 +98,16 @@ export function buildCli (): Command {
       const r = await up(args)
       if (args.json) process.stdout.write(JSON.stringify({ runId: r.runId, seed: r.seed, elapsedMs: r.elapsedMs, ...r.summary }) + '\n')
       else process.stdout.write(`${r.runId}\n`)
+    })
+
+  program.command('attach')
+    .description('adopt a network that `docker compose up` started (the top-level compose.yaml) as a run: status, logs, storm, report and down then work on it')
+    .option('--project <name>', 'compose project (default: the only one running patchday containers)')
+    .option('--run-id <id>', 'name of the run folder (default: the project name)')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (o: { project?: string, runId?: string, json: boolean }, cmd: Command) => {
+      const r = await attach({ runsDir: runsDir(cmd), ...(o.project !== undefined ? { project: o.project } : {}), ...(o.runId !== undefined ? { runId: o.runId } : {}) })
+      process.stdout.write(o.json ? JSON.stringify(r) + '\n' : `${r.runId}: compose project ${r.project}, ${r.peers} peers, ${r.running} containers running\n`)
     })
 
   program.command('status')
@@ -133,14 +148,16 @@ export function buildCli (): Command {
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/skype-2007.yaml')
     .option('--seed <seed>', 'override the scenario\'s seed (printed either way)')
     .option('--run-id <id>', 'name of the run folder')
+    .option('--runtime <kind>', RUNTIME_HELP, 'local')
   withStartupOptions(runCmd, 'start-up deadline')
     .option('--keep', 'leave the network running after the report', false)
     .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`', false)
     .option('--json', 'print report.json\'s headline fields as JSON', false)
-    .action(async (file: string, o: { seed?: string, runId?: string, timeout: string, bootingMax: string, keep: boolean, check: boolean, json: boolean }, cmd: Command) => {
+    .action(async (file: string, o: { seed?: string, runId?: string, runtime: string, timeout: string, bootingMax: string, keep: boolean, check: boolean, json: boolean }, cmd: Command) => {
       const r = await runScenario({
         runsDir: runsDir(cmd),
         file,
+        runtime: parseRuntimeKind(o.runtime),
         ...startupOptions(o),
         keep: o.keep,
         quiet: o.json,
@@ -210,7 +227,7 @@ export function buildCli (): Command {
     .action(async (what: string, o: { count: string, slots: string, run?: string }, cmd: Command) => {
       if (what !== 'supernodes') throw new UsageError(`inject: only 'supernodes' can be injected, not ${JSON.stringify(what)}`)
       const run = await resolveRun(runsDir(cmd), o.run)
-      const names = await injectSupernodes(run, new LocalRuntime(run), openJournal(run.logFile('orchestrator'), run.runId), parseCount(o.count, '--count', 1, 64), parseCount(o.slots, '--slots', 1, 100_000))
+      const names = await injectSupernodes(run, await openRuntime(run), openJournal(run.logFile('orchestrator'), run.runId), parseCount(o.count, '--count', 1, 64), parseCount(o.slots, '--slots', 1, 100_000))
       process.stdout.write(names.join('\n') + '\n')
     })
 
@@ -220,12 +237,14 @@ export function buildCli (): Command {
     .option('--json', 'print report.json instead of the summary', false)
     .action(async (dir: string | undefined, o: { json: boolean }, cmd: Command) => {
       const root = dir ?? (await resolveRun(runsDir(cmd))).root
+      // A run whose processes print to a container runtime: bring its log files up to date first.
+      if (dir === undefined) await (await openRuntime(await resolveRun(runsDir(cmd)))).syncLogs()
       const report = await writeReport(root)
       process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatSummary(report) + `\nreport: ${root}/report.html\n`)
     })
 
   program.command('down')
-    .description('stop every process of the run: SIGTERM, then SIGKILL after the grace period')
+    .description('stop every process of the run (SIGTERM, then SIGKILL after the grace period) and remove its containers, networks and volumes')
     .option('--run <id>', 'run id (default: the current run)')
     .option('--all', 'every run in the runs folder', false)
     .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
@@ -235,7 +254,7 @@ export function buildCli (): Command {
       const runs = o.all ? (await listRuns(dir)).map(id => new RunDir(dir, id)) : [await resolveRun(dir, o.run)]
       for (const run of runs) {
         const r = await stopRun(run, graceMs)
-        process.stdout.write(`${run.runId}: stopped ${r.stopped}, killed ${r.killed}${r.strays > 0 ? ` (${r.strays} found by run id)` : ''}\n`)
+        process.stdout.write(`${run.runId}: stopped ${r.stopped}, killed ${r.killed}${r.strays > 0 ? ` (${r.strays} found without a record)` : ''}${r.removed > 0 ? `, removed ${r.removed} containers and networks` : ''}\n`)
       }
     })
 

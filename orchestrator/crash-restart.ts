@@ -6,14 +6,14 @@
  */
 import type { PeerEvent } from '../node/contract/events.ts'
 import type { Rng } from '../node/contract/rng.ts'
-import { runningNames, type Runtime, type ProcessSpec } from './runtime/runtime.ts'
+import { runningNames, type ProcessControl, type ProcessSpec } from './runtime/runtime.ts'
 import type { Journal } from './journal.ts'
 import { sampleBootDelay, type BootDelay } from './storm/boot-delay.ts'
 
 export class CrashRestarter {
   private readonly due = new Map<string, number>()
   private readonly t0 = Date.now()
-  private readonly c: { runtime: Runtime, journal: Journal, rng: Rng, delay: BootDelay, timeScale: number, specFor: (name: string) => ProcessSpec }
+  private readonly c: { runtime: ProcessControl, journal: Journal, rng: Rng, delay: BootDelay, timeScale: number, specFor: (name: string) => ProcessSpec }
 
   constructor (c: CrashRestarter['c']) { this.c = c }
 

@@ -32,7 +32,7 @@ export async function injectSupernodes (run: RunDir, runtime: Runtime, journal: 
   const names = free.slice(0, count).map(p => p.name)
   for (const name of names) network.perPeer[name] = extra
   await writeNetworkFile(run, network)
-  for (const name of names) await runtime.start(specFor(run, network, name))
+  for (const name of names) await runtime.start(specFor(run, network, runtime, name))
   journal.event('inject', { names, slots })
   return names
 }

@@ -7,13 +7,14 @@ import type { NetworkPlan } from './network-plan.ts'
 import { RunDir, setCurrentRun } from './run-dir.ts'
 import { provision } from './provision.ts'
 import { startNetwork, describe } from './network.ts'
-import { LocalRuntime } from './runtime/local.ts'
+import { openRuntime } from './runtime/index.ts'
+import type { Runtime, RuntimeKind } from './runtime/runtime.ts'
 import { openJournal, type Journal } from './journal.ts'
 import { HostMonitor } from './host-monitor.ts'
 import type { Progress } from './progress.ts'
 import { formatDuration } from './units.ts'
 import { stopRun } from './commands/down.ts'
-import { specFor, writeNetworkFile, type NetworkFile } from './network-file.ts'
+import { allSpecs, specFor, writeNetworkFile, type NetworkFile } from './network-file.ts'
 import type { NetworkSummary } from './analysis/state.ts'
 
 export interface LaunchArgs {
@@ -27,18 +28,25 @@ export interface LaunchArgs {
   keepOnFailure: boolean
   /** Spread the peers' first boots over this long (real ms). */
   rampUpMs?: number
+  /** Where the processes run (default local). */
+  runtime?: RuntimeKind
   signal?: AbortSignal
 }
 
 export interface Launched {
   run: RunDir
-  runtime: LocalRuntime
+  runtime: Runtime
+  /** Ends the runtime's log collection (containers); call with the monitor's stop. */
+  stopLogs: () => Promise<void>
   journal: Journal
   monitor: HostMonitor
   network: NetworkFile
   summary: NetworkSummary
   elapsedMs: number
 }
+
+/** Grace for processes stopped after a failed start-up. */
+const FAILED_START_GRACE_MS = 3000
 
 export function newRunId (seed: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -51,9 +59,9 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   const run = new RunDir(a.runsDir, a.runId)
   progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
   await run.create()
-  await setCurrentRun(a.runsDir, a.runId)
-  const runtime = new LocalRuntime(run)
-  const provisioned = await provision(run, plan)
+  const kind = a.runtime ?? 'local'
+  const runtime = await openRuntime(run, kind)
+  const provisioned = await provision(run, plan, runtime)
   const network: NetworkFile = { version: 1, plan, provisioned, perPeer: a.perPeer }
   await writeNetworkFile(run, network)
   await run.writeMeta({
@@ -63,27 +71,35 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
     runtime: runtime.name,
     createdAt: new Date().toISOString(),
     timeScale: plan.settings.timeScale ?? 1,
-    peers: plan.peers.map(p => ({ name: p.name, ip: p.ip, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),
+    peers: plan.peers.map(p => ({ name: p.name, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),
     login: { name: plan.login.name, addr: provisioned.loginAddr }
   })
   const journal = openJournal(run.logFile('orchestrator'), a.runId)
   journal.event('net.up', { peers: plan.peers.length, seed: plan.seed })
   const monitor = new HostMonitor(journal)
-  monitor.start()
+  const logs = new AbortController()
+  let collecting: Promise<void> = Promise.resolve()
+  const stopLogs = async (): Promise<void> => { logs.abort(); await collecting }
   const t0 = Date.now()
   try {
+    await runtime.prepare(allSpecs(run, network, runtime))
+    // `current` moves only to a run whose processes could be prepared.
+    await setCurrentRun(a.runsDir, a.runId)
+    monitor.start()
+    collecting = runtime.collectLogs(logs.signal)
     const upOpts = { bootingMax: a.bootingMax, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, rampUpMs: a.rampUpMs ?? 0, ...(a.signal !== undefined ? { signal: a.signal } : {}) }
-    const summary = await startNetwork(run, runtime, plan, name => specFor(run, network, name), upOpts, progress)
+    const summary = await startNetwork(run, runtime, plan, name => specFor(run, network, runtime, name), upOpts, progress)
     const elapsedMs = Date.now() - t0
     journal.event('net.steady', { online: summary.online, peers: summary.peers, elapsedMs })
     progress.line(`steady after ${formatDuration(elapsedMs)}: ${describe(summary)}`)
-    return { run, runtime, journal, monitor, network, summary, elapsedMs }
+    return { run, runtime, journal, monitor, network, summary, elapsedMs, stopLogs }
   } catch (err) {
     monitor.stop()
     progress.done()
+    await stopLogs()
     if (!a.keepOnFailure) {
       progress.line(`start-up failed; stopping what was started (logs stay in ${run.root})`)
-      await stopRun(run, 3000)
+      await stopRun(run, FAILED_START_GRACE_MS, runtime)
     }
     throw err
   }

@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { PeerConfig } from '../node/contract/config.ts'
-import type { NetworkPlan, PeerPlan } from './network-plan.ts'
-import { loginEnv, peerEnv, type Provisioned } from './provision.ts'
+import { configToEnv, type PeerConfig } from '../node/contract/config.ts'
+import { endpointRequest, type NetworkPlan, type PeerPlan } from './network-plan.ts'
+import { loginSettings, peerSettings, type Provisioned } from './provision.ts'
 import { type RunDir, writeJsonAtomic } from './run-dir.ts'
-import type { ProcessSpec } from './runtime/runtime.ts'
+import type { ProcessSpec, Runtime } from './runtime/runtime.ts'
 import { RuntimeError } from './errors.ts'
 
 export interface NetworkFile {
@@ -30,10 +30,17 @@ export async function readNetworkFile (run: RunDir): Promise<NetworkFile> {
   return JSON.parse(await readFile(join(run.root, FILE), 'utf8')) as NetworkFile
 }
 
-/** The process spec of any process of the run, by name. */
-export function specFor (run: RunDir, n: NetworkFile, name: string): ProcessSpec {
-  if (name === n.plan.login.name) return { name, env: loginEnv(run, n.plan) }
+/** The process spec of any process of the run, by name: its settings plus the runtime's wiring. */
+export function specFor (run: RunDir, n: NetworkFile, runtime: Pick<Runtime, 'wiring'>, name: string): ProcessSpec {
+  const req = endpointRequest(n.plan, name)
+  if (req === undefined) throw new RuntimeError(`no process ${name} in run ${run.runId}`)
+  if (req.group === 'login') return { name, env: { ...configToEnv(loginSettings(run, n.plan, n.provisioned)), ...runtime.wiring(req) } }
   const p: PeerPlan | undefined = n.plan.peers.find(x => x.name === name) ?? n.plan.reserve.find(x => x.name === name)
   if (p === undefined) throw new RuntimeError(`no process ${name} in run ${run.runId}`)
-  return { name, env: peerEnv(run, n.plan, p, n.provisioned, n.perPeer[name] ?? {}) }
+  return { name, env: { ...configToEnv(peerSettings(run, n.plan, p, n.provisioned, n.perPeer[name] ?? {})), ...runtime.wiring(req) } }
+}
+
+/** Every process the run may start (the login server, the peers, the reserve), for a runtime's prepare step. */
+export function allSpecs (run: RunDir, n: NetworkFile, runtime: Pick<Runtime, 'wiring'>): ProcessSpec[] {
+  return [n.plan.login.name, ...n.plan.peers.map(p => p.name), ...n.plan.reserve.map(p => p.name)].map(name => specFor(run, n, runtime, name))
 }

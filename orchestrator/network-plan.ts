@@ -1,16 +1,15 @@
 /**
  * The shape of a network, as a pure function of (options, seed): which peers
- * exist, their addresses, which are bootstrap supernodes, their capacity class.
- * Every runtime starts the same plan.
+ * exist, which are bootstrap supernodes, their capacity class. Every runtime
+ * starts the same plan; where each process listens is the runtime's choice.
  */
 import { createRng } from '../node/contract/rng.ts'
 import { defaultSetting, type PeerConfig } from '../node/contract/config.ts'
 import { UsageError } from './errors.ts'
+import type { EndpointRequest } from './runtime/runtime.ts'
 
 export const PEERS_MAX = 5000
 export const LOGIN_NAME = 'login'
-export const LOGIN_PORT = 4000
-export const PEER_PORT = 4001
 
 export interface NetworkOptions {
   peers: number
@@ -37,7 +36,6 @@ export const RESERVE_MAX = 64
 export interface PeerPlan {
   name: string
   index: number
-  ip: string
   bootstrap: boolean
   capacityClass: number
   reachable: boolean
@@ -45,23 +43,11 @@ export interface PeerPlan {
 
 export interface NetworkPlan {
   seed: string
-  login: { name: string, ip: string, port: number }
+  login: { name: string }
   peers: PeerPlan[]
   /** Dedicated supernodes, started only by an injection. */
   reserve: PeerPlan[]
   settings: Partial<PeerConfig>
-}
-
-/** Dedicated supernode i (1-based): its own loopback range, apart from the peers'. */
-export function reserveIp (i: number): string {
-  if (!Number.isInteger(i) || i < 1 || i > RESERVE_MAX) throw new UsageError(`reserve index ${i} out of range 1..${RESERVE_MAX}`)
-  return `127.4.0.${i + 1}`
-}
-
-/** Peer i (1-based) gets its own loopback address: libp2p limits inbound connections per source address. */
-export function peerIp (i: number): string {
-  if (!Number.isInteger(i) || i < 1 || i > PEERS_MAX) throw new UsageError(`peer index ${i} out of range 1..${PEERS_MAX}`)
-  return `127.2.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`
 }
 
 export function peerName (i: number, total: number): string {
@@ -85,7 +71,6 @@ export function planNetwork (o: NetworkOptions): NetworkPlan {
     peers.push({
       name: peerName(i, o.peers),
       index: i,
-      ip: peerIp(i),
       bootstrap: isBootstrap,
       // Bootstrap supernodes are well provisioned; others draw their class.
       capacityClass: isBootstrap ? 3 : rng.next() < capable ? 2 + rng.int(0, 1) : rng.int(0, 1),
@@ -96,7 +81,20 @@ export function planNetwork (o: NetworkOptions): NetworkPlan {
   if (!Number.isInteger(reserveCount) || reserveCount < 0 || reserveCount > RESERVE_MAX) throw new UsageError(`reserve must be 0..${RESERVE_MAX}, got ${reserveCount}`)
   const reserve: PeerPlan[] = []
   for (let i = 1; i <= reserveCount; i++) {
-    reserve.push({ name: `mega-${String(i).padStart(2, '0')}`, index: i, ip: reserveIp(i), bootstrap: true, capacityClass: 3, reachable: true })
+    reserve.push({ name: `mega-${String(i).padStart(2, '0')}`, index: i, bootstrap: true, capacityClass: 3, reachable: true })
   }
-  return { seed: o.seed, login: { name: LOGIN_NAME, ip: '127.1.0.1', port: LOGIN_PORT }, peers, reserve, settings: o.settings ?? {} }
+  return { seed: o.seed, login: { name: LOGIN_NAME }, peers, reserve, settings: o.settings ?? {} }
+}
+
+/** Every process of the plan as the runtime addresses it: the login server, the peers, the reserve. */
+export function endpointRequests (plan: NetworkPlan): EndpointRequest[] {
+  return [
+    { name: plan.login.name, group: 'login', index: 1, wellKnown: true },
+    ...plan.peers.map(p => ({ name: p.name, group: 'peer' as const, index: p.index, wellKnown: p.bootstrap })),
+    ...plan.reserve.map(p => ({ name: p.name, group: 'reserve' as const, index: p.index, wellKnown: true }))
+  ]
+}
+
+export function endpointRequest (plan: NetworkPlan, name: string): EndpointRequest | undefined {
+  return endpointRequests(plan).find(r => r.name === name)
 }

@@ -16,6 +16,8 @@ import type { Progress } from './progress.ts'
 import { formatDuration } from './units.ts'
 
 export const POLL_MS = 250
+/** How often start-up asks the runtime for processes that died before booting. */
+const DEAD_CHECK_INTERVAL_MS = 2000
 
 export interface UpOptions {
   /** Peers booting (spawned, no boot event yet) at once. */
@@ -74,7 +76,7 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
   while (!watcher.booted.has(plan.login.name)) {
     await check()
     const dead = await deadProcesses(runtime, new Set([plan.login.name]))
-    if (dead.length > 0) throw new RuntimeError(`the login server exited during start-up; see ${run.errFile(plan.login.name)}`)
+    if (dead.length > 0) throw new RuntimeError(`the login server exited during start-up: ${await runtime.explainExit(plan.login.name)}`)
     await sleep(POLL_MS)
   }
   progress.line(`login server up (${formatDuration(Date.now() - t0)})`)
@@ -98,10 +100,10 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
       booting++
       if (!p.bootstrap) nextAt = Date.now() + gapMs
     }
-    if (Date.now() - lastDeadCheck > 2000) {
+    if (Date.now() - lastDeadCheck > DEAD_CHECK_INTERVAL_MS) {
       lastDeadCheck = Date.now()
       const dead = (await deadProcesses(runtime, started)).filter(n => !watcher.booted.has(n))
-      if (dead.length > 0) throw new RuntimeError(`${dead.length} process(es) exited before booting (${dead.slice(0, 5).join(', ')}); see ${run.errFile(dead[0] as string)}`)
+      if (dead.length > 0) throw new RuntimeError(`${dead.length} process(es) exited before booting (${dead.slice(0, 5).join(', ')}); ${dead[0] as string}: ${await runtime.explainExit(dead[0] as string)}`)
     }
     progress.update(`starting: spawned ${started.size - 1}/${plan.peers.length}, ${describe(watcher.state.summary(plan.peers.length))}`)
     await sleep(POLL_MS)

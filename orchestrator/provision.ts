@@ -1,8 +1,10 @@
 /**
- * Provisioning at `up`: accounts (salted scrypt hashes, never plain) for every
- * peer, each peer's credentials in its own state directory, and identities for
- * the login server and the bootstrap supernodes, whose addresses the others must
- * know before they boot.
+ * Provisioning at `up`: an account for every peer and the identities of the
+ * login server and the bootstrap supernodes, whose addresses the others must
+ * know before they boot. How secrets reach the processes is the runtime's
+ * choice: files in each peer's state directory (local processes), or one lab
+ * secret from which every process derives its identity and password
+ * (containers, which have no access to the run folder).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -10,17 +12,19 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { hashPassword, type AccountsFile } from '../node/contract/accounts.ts'
-import { configToEnv, type PeerConfig } from '../node/contract/config.ts'
-import type { NetworkPlan, PeerPlan } from './network-plan.ts'
-import { PEER_PORT } from './network-plan.ts'
+import type { PeerConfig } from '../node/contract/config.ts'
+import { labPeerId } from '../node/contract/lab-secret.ts'
+import { endpointRequests, type NetworkPlan, type PeerPlan } from './network-plan.ts'
 import { type RunDir, writeJsonAtomic } from './run-dir.ts'
 import { IDENTITY_FILE, CREDENTIALS_FILE } from '../node/contract/state-files.ts'
-
+import type { Endpoint, EndpointRequest, Runtime } from './runtime/runtime.ts'
 
 export interface Provisioned {
   loginAddr: string
   /** `name=multiaddr` for every bootstrap supernode. */
   bootstrapAddrs: string[]
+  /** Containers derive identities and passwords from it (lab-only: whoever has it can be anyone). */
+  labSecret?: string
 }
 
 async function writeIdentity (dir: string): Promise<string> {
@@ -30,7 +34,14 @@ async function writeIdentity (dir: string): Promise<string> {
   return peerIdFromPrivateKey(key).toString()
 }
 
-export async function provision (run: RunDir, plan: NetworkPlan): Promise<Provisioned> {
+/** `/ip4/` for an address, `/dns4/` for a name. */
+export function dialAddr (e: Endpoint, peerId: string): string {
+  if (e.dialHost === null) throw new Error('a well-known process needs a dial address')
+  const proto = /^\d{1,3}(\.\d{1,3}){3}$/.test(e.dialHost) ? 'ip4' : 'dns4'
+  return `/${proto}/${e.dialHost}/tcp/${e.port}/p2p/${peerId}`
+}
+
+async function provisionFiles (run: RunDir, plan: NetworkPlan): Promise<(name: string) => Promise<string>> {
   const accounts: AccountsFile = { version: 1, accounts: {} }
   for (const p of [...plan.peers, ...plan.reserve]) {
     // Secrets come from the OS, not the run's seed: they change no behaviour.
@@ -41,48 +52,46 @@ export async function provision (run: RunDir, plan: NetworkPlan): Promise<Provis
     await writeFile(join(dir, CREDENTIALS_FILE), JSON.stringify({ account: p.name, password }), { mode: 0o600 })
   }
   await writeJsonAtomic(run.accountsFile, accounts)
-  const loginId = await writeIdentity(run.stateDir(plan.login.name))
+  return async (name) => await writeIdentity(run.stateDir(name))
+}
+
+export async function provision (run: RunDir, plan: NetworkPlan, runtime: Pick<Runtime, 'secrets' | 'endpoint'>): Promise<Provisioned> {
+  const labSecret = runtime.secrets === 'lab-secret' ? randomBytes(24).toString('base64url') : undefined
+  const identity = labSecret !== undefined ? async (name: string) => await labPeerId(labSecret, name) : await provisionFiles(run, plan)
+  const requests = endpointRequests(plan)
+  const addrOf = async (r: EndpointRequest): Promise<string> => dialAddr(runtime.endpoint(r), await identity(r.name))
+  const login = requests.find(r => r.group === 'login') as EndpointRequest
+  const loginAddr = await addrOf(login)
   const bootstrapAddrs: string[] = []
-  for (const p of plan.peers.filter(p => p.bootstrap)) {
-    const id = await writeIdentity(run.stateDir(p.name))
-    bootstrapAddrs.push(`${p.name}=/ip4/${p.ip}/tcp/${PEER_PORT}/p2p/${id}`)
-  }
+  for (const r of requests.filter(r => r.group === 'peer' && r.wellKnown)) bootstrapAddrs.push(`${r.name}=${await addrOf(r)}`)
   // Dedicated supernodes learn of the others from the bootstrap list and announce themselves by exchange.
-  for (const p of plan.reserve) await writeIdentity(run.stateDir(p.name))
-  return { loginAddr: `/ip4/${plan.login.ip}/tcp/${plan.login.port}/p2p/${loginId}`, bootstrapAddrs }
+  if (labSecret === undefined) for (const p of plan.reserve) await identity(p.name)
+  return { loginAddr, bootstrapAddrs, ...(labSecret !== undefined ? { labSecret } : {}) }
 }
 
-/** The environment of the login server. */
-export function loginEnv (run: RunDir, plan: NetworkPlan): Record<string, string> {
-  return configToEnv({
-    ...plan.settings,
-    runId: run.runId,
-    peer: plan.login.name,
-    role: 'login',
-    stateDir: run.stateDir(plan.login.name),
-    seed: plan.seed,
-    listenIp: plan.login.ip,
-    port: plan.login.port,
-    accountsFile: run.accountsFile
-  })
+/** The settings of the login server, without the runtime's wiring. */
+export function loginSettings (run: RunDir, plan: NetworkPlan, prov: Provisioned): Partial<PeerConfig> {
+  return { ...plan.settings, runId: run.runId, peer: plan.login.name, role: 'login', seed: plan.seed, ...secretOf(prov) }
 }
 
-/** The environment of one peer: the plan's settings, then what is its own. */
-export function peerEnv (run: RunDir, plan: NetworkPlan, p: PeerPlan, prov: Provisioned, extra: Partial<PeerConfig> = {}): Record<string, string> {
-  return configToEnv({
+function secretOf (prov: Provisioned): Partial<PeerConfig> {
+  return prov.labSecret !== undefined ? { labSecret: prov.labSecret } : {}
+}
+
+/** The settings of one peer: the plan's settings, then what is its own, without the runtime's wiring. */
+export function peerSettings (run: RunDir, plan: NetworkPlan, p: PeerPlan, prov: Provisioned, extra: Partial<PeerConfig> = {}): Partial<PeerConfig> {
+  return {
     ...plan.settings,
     ...extra,
     runId: run.runId,
     peer: p.name,
     role: 'peer',
-    stateDir: run.stateDir(p.name),
     seed: plan.seed,
-    listenIp: p.ip,
-    port: PEER_PORT,
     loginAddr: prov.loginAddr,
     bootstrapAddrs: prov.bootstrapAddrs,
     bootstrap: p.bootstrap,
     capacityClass: p.capacityClass,
-    reachable: p.reachable
-  })
+    reachable: p.reachable,
+    ...secretOf(prov)
+  }
 }

@@ -18,7 +18,7 @@ export const RunMeta = z.object({
   runtime: z.string(),
   createdAt: z.string(),
   timeScale: z.number(),
-  peers: z.array(z.object({ name: z.string(), ip: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),
+  peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),
   login: z.object({ name: z.string(), addr: z.string() })
 })
 export type RunMeta = z.infer<typeof RunMeta>

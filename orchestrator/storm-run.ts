@@ -3,6 +3,7 @@
  * logs show now, planned from the seed, scaled to real time, executed through
  * the runtime and journalled. Used by `patchday storm` and by scenario runs.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { runningNames, type Runtime } from './runtime/runtime.ts'
 import type { RunDir } from './run-dir.ts'
 import type { Journal } from './journal.ts'
@@ -13,6 +14,9 @@ import { planStorm, scalePlan, summarizePlan, type StormSpec, type StormPlan } f
 import { executeStorm, type StormResult } from './storm/execute.ts'
 import type { TargetPeer } from './storm/targets.ts'
 import type { Progress } from './progress.ts'
+
+/** How long the engine's events are still journalled after a storm's last op. */
+const EVENTS_TAIL_MS = 1000
 
 /** Peers that can be hit: running ones, with the role their latest log line shows. */
 export function stormablePeers (state: NetworkState, running: ReadonlySet<string>): TargetPeer[] {
@@ -45,9 +49,20 @@ export async function runStorm (a: StormRunArgs): Promise<StormResult> {
   const plan = await planAgainst(a)
   for (const line of summarizePlan(plan)) a.progress.line(`  ${line}`)
   const real = scalePlan(plan, a.timeScale)
-  return await executeStorm(real, a.runtime, a.journal, {
-    specFor: name => specFor(a.run, a.network, name),
+  // The engine's own times of the restarts, beside the journal's (container runtimes).
+  const watching = new AbortController()
+  const watched = a.runtime.watchEvents?.(a.journal, watching.signal) ?? Promise.resolve()
+  try {
+    return await executeStorm(real, a.runtime, a.journal, {
+      specFor: name => specFor(a.run, a.network, a.runtime, name),
+      restartMode: a.runtime.restartMode,
     ...(a.signal !== undefined ? { signal: a.signal } : {}),
-    onProgress: (p) => { a.progress.update(`storm ${plan.stormId}: ${p.done}/${p.total} ops (${p.ok} ok, ${p.failed} failed)`) }
-  })
+      onProgress: (p) => { a.progress.update(`storm ${plan.stormId}: ${p.done}/${p.total} ops (${p.ok} ok, ${p.failed} failed)`) }
+    })
+  } finally {
+    // The last starts' events arrive just after their calls return.
+    if (a.runtime.watchEvents !== undefined) await sleep(EVENTS_TAIL_MS)
+    watching.abort()
+    await watched
+  }
 }

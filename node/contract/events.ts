@@ -106,10 +106,14 @@ export interface EventPayloads {
   'net.up': { peers: number, seed: string }
   'net.steady': { online: number, peers: number, elapsedMs: number }
   'net.down': { stopped: number, killed: number }
+  /** Orchestrator: a network started by `docker compose up` was adopted (`patchday attach`). */
+  'net.attach': { project: string, peers: number }
+  /** Orchestrator: the container engine's own record of a container event (Docker's die/start times), beside the storm journal. */
+  'runtime.event': { target: string, action: 'start' | 'die', atMs: number, exitCode?: number }
   /** Orchestrator: a scenario's phases on the timeline (warm-up, storm, observation). */
   'run.phase': { phase: 'warmup' | 'storm' | 'observe' | 'done', scenario: string }
   /** Orchestrator: the storm journal (Jepsen-style: each op invoked, then ok or failed). */
-  'storm.plan': { stormId: string, ops: number, targets: number, windowMs: number, shape: string, seed: string }
+  'storm.plan': { stormId: string, ops: number, targets: number, windowMs: number, shape: string, seed: string, restartMode?: 'process' | 'container' }
   'storm.op': {
     stormId: string
     op: 'stop' | 'kill' | 'start'
@@ -146,7 +150,7 @@ export const EVENT_NAMES = [
   'client.joined', 'client.left', 'sn.rejected',
   'login.served', 'msg.invalid', 'ticket.rejected',
   'stats', 'host.sample',
-  'net.up', 'net.steady', 'net.down',
+  'net.up', 'net.steady', 'net.down', 'net.attach', 'runtime.event',
   'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
   'crash', 'sn.overload'
 ] as const satisfies readonly EventName[]

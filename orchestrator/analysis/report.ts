@@ -14,6 +14,7 @@ import { type Verdict, type VerdictInit, type Baseline, type RunWindows, findWin
 import { type Amplification, amplification } from './amplification.ts'
 import { type HostInit, type HostReport, checkHost, hostSamples } from './host.ts'
 import { renderReportHtml, loadChartJs } from './report-html.ts'
+import { type LagReport, checkRuntimeLag } from './lag.ts'
 
 export const REPORT_JSON = 'report.json'
 export const REPORT_HTML = 'report.html'
@@ -61,6 +62,8 @@ export interface Report {
   endShare: number | null
   amplification: Amplification
   host: HostReport
+  /** Did the runtime deliver the storms on time (container restarts are slow)? */
+  runtimeLag: LagReport
   counts: ReportCounts
   thresholds: Record<string, number>
   series: Series
@@ -107,6 +110,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
   const windowTo = v.recoveredBucket === null ? n : Math.max(stormEndBucket, v.recoveredBucket + 1)
   const amp = amplification(series, { from: v.baseline.fromBucket, to: v.baseline.toBucket }, { from: windowFrom, to: windowTo }, windows.storm === null ? 'observe' : 'storm')
   const host = checkHost(hostSamples(events), windows.storm?.startMs ?? windows.warmupEndMs, windows.endMs, init.host)
+  const runtimeLag = checkRuntimeLag(events)
   return {
     version: 1,
     runId: meta.runId,
@@ -116,7 +120,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     timeScale: meta.timeScale,
     peers: meta.peers.length,
     verdict: v.verdict,
-    reasons: [...v.reasons, host.note],
+    reasons: [...v.reasons, host.note, ...(runtimeLag.lagged ? [runtimeLag.note] : [])],
     recoveryS: v.recoveryS,
     recoveryEmulatedS: v.recoveryS === null || !(meta.timeScale > 0) ? null : v.recoveryS / meta.timeScale,
     windows: {
@@ -131,6 +135,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     endShare: v.endShare,
     amplification: amp,
     host,
+    runtimeLag,
     counts,
     thresholds: { ...v.thresholds, busyThreshold: host.busyThreshold, saturatedShare: host.saturatedShare, bucketMs: series.bucketMs },
     series
@@ -170,6 +175,7 @@ export function formatSummary (report: Report): string {
     `  signalling per client:      mean ${times(a.signalling.meanRatio)}  peak ${times(a.signalling.peakRatio)}  (baseline ${num(a.signalling.baseline, 2)} msgs/s; 2007: ~${a.signalling.measured2007}x)`,
     `  peers contacted per client: mean ${times(a.peersContacted.meanRatio)}  peak ${times(a.peersContacted.peakRatio)}  (baseline ${num(a.peersContacted.baseline, 2)} per interval; 2007: ~${a.peersContacted.measured2007}x)`,
     `host: ${report.host.hostSaturated ? 'SATURATED' : 'ok'}; CPU mean ${num(report.host.cpuBusyMean === null ? null : report.host.cpuBusyMean * 100, 0)}% max ${num(report.host.cpuBusyMax === null ? null : report.host.cpuBusyMax * 100, 0)}%, load1 max ${num(report.host.load1Max)} on ${report.host.cores ?? '?'} cores`,
+    `runtime: ${report.runtime}; ${report.runtimeLag.note}`,
     `logins ok ${report.counts.loginsOk}, failed ${sumOf(report.counts.loginsFailed)}; attaches ok ${report.counts.attachOk}, failed ${sumOf(report.counts.attachFailed)}; restarts ${report.counts.restarts}`
   ]
   return lines.join('\n')

@@ -18,6 +18,7 @@ import { stopRun } from './down.ts'
 import { writeReport, formatSummary, type Report, type ReportInit } from '../analysis/report.ts'
 import { formatDuration } from '../units.ts'
 import type { StormResult } from '../storm/execute.ts'
+import type { RuntimeKind } from '../runtime/runtime.ts'
 
 export interface RunArgs {
   runsDir: string
@@ -28,9 +29,13 @@ export interface RunArgs {
   bootingMax: number
   keep: boolean
   quiet: boolean
+  /** Where the processes run (default local). */
+  runtime?: RuntimeKind
 }
 
 export const TICK_MS = 250
+/** Grace for the processes stopped after the report. */
+const STOP_GRACE_MS = 5000
 
 export function reportInitFor (c: CompiledScenario): ReportInit {
   const v = c.verdict
@@ -47,12 +52,12 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
   progress.line(`scenario ${c.name}: seed ${loaded.seed} (${loaded.seedSource}); warm-up ${formatDuration(toRealMs(c.warmupMs, c.timeScale))}, observe ${formatDuration(toRealMs(c.observeMs, c.timeScale))} real`)
   const runId = a.runId ?? newRunId(`${c.name}-${loaded.seed}`)
   return await interruptible(async (signal) => {
-    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), signal }, progress)
+    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), signal }, progress)
     const { run, runtime, journal, network } = l
     const watcher = new Watcher(run)
     const crash = c.crashRestart === undefined
       ? null
-      : new CrashRestarter({ runtime, journal, rng: createRng(`${loaded.seed}/crash-restart`), delay: c.crashRestart, timeScale: c.timeScale, specFor: name => specFor(run, network, name) })
+      : new CrashRestarter({ runtime, journal, rng: createRng(`${loaded.seed}/crash-restart`), delay: c.crashRestart, timeScale: c.timeScale, specFor: name => specFor(run, network, runtime, name) })
     const storms: Array<Promise<StormResult>> = []
     let report: Report | undefined
     try {
@@ -96,10 +101,12 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
     } finally {
       await Promise.allSettled(storms)
       l.monitor.stop()
+      await l.stopLogs()
       try {
+        await runtime.syncLogs()
         report = await writeReport(run.root, reportInitFor(c))
       } finally {
-        if (!a.keep) await stopRun(run, 5000)
+        if (!a.keep) await stopRun(run, STOP_GRACE_MS, runtime)
       }
     }
     progress.line(formatSummary(report))

@@ -1,6 +1,6 @@
 /** `patchday status`: the network's state, folded from the event logs and checked against the runtime. */
 import type { RunDir } from '../run-dir.ts'
-import { LocalRuntime } from '../runtime/local.ts'
+import { openRuntime } from '../runtime/index.ts'
 import { runningNames } from '../runtime/runtime.ts'
 import { Watcher } from '../network.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
@@ -13,7 +13,8 @@ export interface StatusResult extends NetworkSummary {
 
 export async function status (run: RunDir): Promise<StatusResult> {
   const meta = await run.readMeta()
-  const runtime = new LocalRuntime(run)
+  const runtime = await openRuntime(run)
+  await runtime.syncLogs()
   const alive = await runningNames(runtime)
   const watcher = new Watcher(run)
   await watcher.poll()

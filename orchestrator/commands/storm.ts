@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { newSeed } from '../../node/contract/rng.ts'
 import type { RunDir } from '../run-dir.ts'
-import { LocalRuntime } from '../runtime/local.ts'
+import { openRuntime } from '../runtime/index.ts'
 import { readNetworkFile } from '../network-file.ts'
 import { openJournal } from '../journal.ts'
 import { HostMonitor } from '../host-monitor.ts'
@@ -16,7 +16,8 @@ import type { StormResult } from '../storm/execute.ts'
 export async function storm (run: RunDir, spec: StormSpec, seedArg: string | undefined, quiet: boolean): Promise<StormResult & { seed: string }> {
   const meta = await run.readMeta()
   const network = await readNetworkFile(run)
-  const runtime = new LocalRuntime(run)
+  const runtime = await openRuntime(run)
+  await runtime.syncLogs()
   const watcher = new Watcher(run)
   await watcher.poll()
   const seed = seedArg ?? newSeed(() => randomBytes(8))
@@ -25,6 +26,8 @@ export async function storm (run: RunDir, spec: StormSpec, seedArg: string | und
   const journal = openJournal(run.logFile('orchestrator'), run.runId)
   const monitor = new HostMonitor(journal)
   monitor.start()
+  const logs = new AbortController()
+  const collecting = runtime.collectLogs(logs.signal)
   try {
     const result = await interruptible(async signal => await runStorm({ run, runtime, journal, network, state: watcher.state, spec, seed, timeScale: meta.timeScale, progress, signal }))
     progress.done()
@@ -32,5 +35,7 @@ export async function storm (run: RunDir, spec: StormSpec, seedArg: string | und
     return { ...result, seed }
   } finally {
     monitor.stop()
+    logs.abort()
+    await collecting
   }
 }

@@ -6,6 +6,7 @@ import { planNetwork, type NetworkOptions } from '../network-plan.ts'
 import { Progress } from '../progress.ts'
 import { launch, interruptible, newRunId } from '../launch.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
+import type { RuntimeKind } from '../runtime/runtime.ts'
 
 export interface UpArgs {
   runsDir: string
@@ -20,6 +21,7 @@ export interface UpArgs {
   bootingMax: number
   keepOnFailure: boolean
   json: boolean
+  runtime?: RuntimeKind
 }
 
 export interface UpResult { runId: string, seed: string, summary: NetworkSummary, elapsedMs: number }
@@ -33,9 +35,10 @@ export async function up (a: UpArgs): Promise<UpResult> {
   const runId = a.runId ?? newRunId(seed)
   const progress = new Progress({ quiet: a.json })
   return await interruptible(async (signal) => {
-    const l = await launch({ runsDir: a.runsDir, runId, plan, perPeer: {}, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: a.keepOnFailure, signal }, progress)
+    const l = await launch({ runsDir: a.runsDir, runId, plan, perPeer: {}, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: a.keepOnFailure, ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), signal }, progress)
     // `up` returns while the network runs on; host samples are taken while an orchestrator watches (run, storm).
     l.monitor.stop()
+    await l.stopLogs()
     return { runId, seed, summary: l.summary, elapsedMs: l.elapsedMs }
   })
 }

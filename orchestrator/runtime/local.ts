@@ -10,12 +10,13 @@
  */
 import { spawn } from 'node:child_process'
 import { openSync, closeSync, existsSync } from 'node:fs'
-import { readFile, readdir, unlink } from 'node:fs/promises'
+import { readFile, readdir } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
-import type { ProcessSpec, ProcessStatus, Runtime, StopOutcome } from './runtime.ts'
+import { runningNames, type EndpointRequest, type Endpoint, type ProcessSpec, type ProcessStatus, type Runtime, type StopOutcome, type TeardownResult } from './runtime.ts'
+import { localEndpoint } from './local-addresses.ts'
 import { type RunDir, writeJsonAtomic } from '../run-dir.ts'
 import { RuntimeError } from '../errors.ts'
 
@@ -40,6 +41,12 @@ export function peerNodeFlags (env: Record<string, string | undefined> = process
   return role === 'login' ? LOGIN_NODE_FLAGS : PEER_NODE_FLAGS
 }
 const POLL_MS = 50
+/** How long a SIGKILLed process may take to vanish before we stop waiting. */
+const KILL_WAIT_MS = 5000
+/** Processes stopped at once by teardown. */
+export const STOP_PARALLEL_MAX = 64
+/** Lines of a process's error output quoted when it exited. */
+const EXPLAIN_LINES = 5
 
 const PidRecord = z.object({ name: z.string(), pid: z.number().int().positive(), startTicks: z.string() })
 type PidRecord = z.infer<typeof PidRecord>
@@ -102,15 +109,48 @@ function signal (pid: number, sig: NodeJS.Signals): boolean {
 
 export class LocalRuntime implements Runtime {
   readonly name = 'local'
+  readonly secrets = 'files'
+  readonly restartMode = 'process'
   private readonly run: RunDir
-  private readonly bundle: string
+  private bundleFile: string | null = null
 
   constructor (run: RunDir) {
     this.run = run
-    this.bundle = peerBundle()
   }
 
-  logFile (name: string): string { return this.run.logFile(name) }
+  /** Found on first use: `status` and `down` need no build. */
+  private get bundle (): string {
+    this.bundleFile ??= peerBundle()
+    return this.bundleFile
+  }
+
+  endpoint (p: EndpointRequest): Endpoint { return localEndpoint(p) }
+
+  wiring (p: EndpointRequest): Record<string, string> {
+    const e = localEndpoint(p)
+    return {
+      PATCHDAY_STATE_DIR: this.run.stateDir(p.name),
+      PATCHDAY_LISTEN_IP: e.listenHost,
+      PATCHDAY_PORT: String(e.port),
+      ...(p.group === 'login' ? { PATCHDAY_ACCOUNTS_FILE: this.run.accountsFile } : {})
+    }
+  }
+
+  async prepare (): Promise<void> {
+    void this.bundle
+  }
+
+  async syncLogs (): Promise<void> {}
+  /** Processes append to their log files themselves (stdout is the file): nothing to collect. */
+  async collectLogs (): Promise<void> {}
+
+  async explainExit (name: string): Promise<string> {
+    const err = this.run.errFile(name)
+    const text = await readFile(err, 'utf8').catch(() => '')
+    const last = text.trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
+    return last.length === 0 ? `no error output (see ${err})` : `${last.join(' | ')} (see ${err})`
+  }
+
   private pidFile (name: string): string { return join(this.run.pidsDir, `${name}.json`) }
 
   private async record (name: string): Promise<PidRecord | null> {
@@ -170,7 +210,7 @@ export class LocalRuntime implements Runtime {
     signal(rec.pid, 'SIGTERM')
     if (await this.waitGone(rec.pid, ticks, graceMs)) return 'stopped'
     signal(rec.pid, 'SIGKILL')
-    await this.waitGone(rec.pid, ticks, 5000)
+    await this.waitGone(rec.pid, ticks, KILL_WAIT_MS)
     return 'killed'
   }
 
@@ -180,7 +220,7 @@ export class LocalRuntime implements Runtime {
     const ticks = await processStartTicks(rec.pid)
     if (ticks !== rec.startTicks) return 'absent'
     signal(rec.pid, 'SIGKILL')
-    await this.waitGone(rec.pid, ticks, 5000)
+    await this.waitGone(rec.pid, ticks, KILL_WAIT_MS)
     return 'killed'
   }
 
@@ -192,23 +232,18 @@ export class LocalRuntime implements Runtime {
   async list (): Promise<ProcessStatus[]> {
     return await Promise.all((await this.names()).map(async (name) => {
       const pid = await this.pid(name)
-      return pid === null ? { name, running: false } : { name, running: true, pid }
+      return pid === null ? { name, running: false } : { name, running: true, id: String(pid) }
     }))
   }
 
-  /** Forget a process record (after it is stopped for good). */
-  async forget (name: string): Promise<void> {
-    await unlink(this.pidFile(name)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
-  }
-
   /** Stragglers: processes of this run that no record names (the orchestrator died between spawn and record). */
-  async strays (): Promise<number[]> {
-    const known = new Set((await this.list()).flatMap(p => p.pid === undefined ? [] : [p.pid]))
+  private async strays (): Promise<number[]> {
+    const known = new Set((await this.list()).flatMap(p => p.id === undefined ? [] : [Number(p.id)]))
     return (await findRunProcesses(this.run.runId)).filter(p => !known.has(p))
   }
 
   /** SIGTERM then SIGKILL for bare pids. */
-  static async stopPids (pids: number[], graceMs: number): Promise<{ stopped: number, killed: number }> {
+  private static async stopPids (pids: number[], graceMs: number): Promise<{ stopped: number, killed: number }> {
     const live = (await Promise.all(pids.map(async pid => ({ pid, ticks: await processStartTicks(pid) })))).filter(p => p.ticks !== null)
     for (const p of live) signal(p.pid, 'SIGTERM')
     const deadline = Date.now() + graceMs
@@ -219,5 +254,22 @@ export class LocalRuntime implements Runtime {
     }
     for (const p of left) signal(p.pid, 'SIGKILL')
     return { stopped: live.length - left.length, killed: left.length }
+  }
+
+  /** Every process of the run: recorded ones (peers first, the login server last), then strays found by run id. */
+  async teardown (graceMs: number): Promise<TeardownResult> {
+    const names = [...await runningNames(this)]
+    // Peers leaving say goodbye to supernodes, not to the login server: it goes last.
+    names.sort((a, b) => Number(a === 'login') - Number(b === 'login'))
+    let stopped = 0; let killed = 0
+    for (let i = 0; i < names.length; i += STOP_PARALLEL_MAX) {
+      const outcomes = await Promise.all(names.slice(i, i + STOP_PARALLEL_MAX).map(async n => await this.stop(n, graceMs)))
+      stopped += outcomes.filter(o => o === 'stopped').length
+      killed += outcomes.filter(o => o === 'killed').length
+    }
+    // Processes no record names (an orchestrator killed between spawn and record): found by their run id.
+    const strays = await this.strays()
+    const s = await LocalRuntime.stopPids(strays, graceMs)
+    return { stopped: stopped + s.stopped, killed: killed + s.killed, strays: strays.length, removed: 0 }
   }
 }

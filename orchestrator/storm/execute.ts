@@ -25,7 +25,7 @@
  *   and the result lists them in `leftStopped`. Remaining ops are `skipped`.
  */
 import type { EventName, EventPayloads } from '../../node/contract/events.ts'
-import type { ProcessSpec, Runtime, StopOutcome } from '../runtime/runtime.ts'
+import type { ProcessSpec, ProcessControl, StopOutcome } from '../runtime/runtime.ts'
 import type { StormOp, StormPlan } from './plan.ts'
 import { realClock, type StormClock } from './clock.ts'
 
@@ -41,6 +41,8 @@ export const STORM_OP_TIMEOUT_EXTRA_MS = 15_000
 export interface ExecuteOptions {
   /** The process spec (environment) to start a target with. */
   specFor: (name: string) => ProcessSpec
+  /** What a restart restarts, for the journal (and so the report). */
+  restartMode?: 'process' | 'container'
   /** Ops running at once; default STORM_CONCURRENCY_MAX. */
   concurrencyMax?: number
   /** Per runtime call; default plan.graceMs + STORM_OP_TIMEOUT_EXTRA_MS. */
@@ -124,7 +126,7 @@ function errorText (err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 }
 
-export async function executeStorm (plan: StormPlan, runtime: Runtime, journal: StormJournal, o: ExecuteOptions): Promise<StormResult> {
+export async function executeStorm (plan: StormPlan, runtime: ProcessControl, journal: StormJournal, o: ExecuteOptions): Promise<StormResult> {
   const clock = o.clock ?? realClock
   const limiter = new Limiter(o.concurrencyMax ?? STORM_CONCURRENCY_MAX)
   const timeoutMs = o.opTimeoutMs ?? plan.graceMs + STORM_OP_TIMEOUT_EXTRA_MS
@@ -139,7 +141,7 @@ export async function executeStorm (plan: StormPlan, runtime: Runtime, journal: 
     o.onProgress?.({ done: records.length, total: plan.ops.length, ok, failed, last: r })
   }
 
-  journal.event('storm.plan', { stormId, ops: plan.ops.length, targets: plan.targets.length, windowMs: plan.windowMs, shape: plan.spec.shape.kind, seed: plan.seed })
+  journal.event('storm.plan', { stormId, ops: plan.ops.length, targets: plan.targets.length, windowMs: plan.windowMs, shape: plan.spec.shape.kind, seed: plan.seed, ...(o.restartMode !== undefined ? { restartMode: o.restartMode } : {}) })
   const t0 = clock.now()
 
   const invoke = async (op: StormOp): Promise<StopOutcome | undefined> => {

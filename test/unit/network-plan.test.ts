@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LOGIN_NAME, LOGIN_PORT, PEERS_MAX, peerIp, peerName, planNetwork } from '../../orchestrator/network-plan.ts'
+import { LOGIN_NAME, PEERS_MAX, endpointRequests, peerName, planNetwork } from '../../orchestrator/network-plan.ts'
+import { LOGIN_PORT, localEndpoint, peerIp } from '../../orchestrator/runtime/local-addresses.ts'
 
 const usage = { name: 'UsageError' }
 
@@ -11,15 +12,17 @@ test('the plan is a function of the seed', () => {
   assert.notDeepEqual(a, b)
 })
 
-test('peers have distinct names and addresses, in order, and the login server has its own', () => {
+test('peers have distinct names and (local) addresses, in order, and the login server has its own', () => {
   const plan = planNetwork({ peers: 1000, seed: 's' })
   assert.equal(plan.peers.length, 1000)
   assert.deepEqual(plan.peers.map(p => p.index), Array.from({ length: 1000 }, (_, i) => i + 1))
   assert.equal(new Set(plan.peers.map(p => p.name)).size, 1000)
-  const ips = new Set(plan.peers.map(p => p.ip))
+  const endpoints = new Map(endpointRequests(plan).map(r => [r.name, localEndpoint(r)]))
+  const ips = new Set(plan.peers.map(p => endpoints.get(p.name)?.listenHost))
   assert.equal(ips.size, 1000)
-  assert.ok(!ips.has(plan.login.ip))
-  assert.deepEqual(plan.login, { name: LOGIN_NAME, ip: '127.1.0.1', port: LOGIN_PORT })
+  assert.ok(!ips.has(endpoints.get(LOGIN_NAME)?.listenHost))
+  assert.deepEqual(plan.login, { name: LOGIN_NAME })
+  assert.deepEqual(endpoints.get(LOGIN_NAME), { listenHost: '127.1.0.1', dialHost: '127.1.0.1', port: LOGIN_PORT })
   assert.equal(plan.peers[0]?.name, 'p-0001')
   assert.equal(plan.seed, 's')
   assert.deepEqual(plan.settings, {})

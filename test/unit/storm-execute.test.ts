@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
 import type { EventName, EventPayloads } from '../../node/contract/events.ts'
-import type { ProcessSpec, ProcessStatus, Runtime, StopOutcome } from '../../orchestrator/runtime/runtime.ts'
+import type { ProcessSpec, ProcessStatus, ProcessControl, StopOutcome } from '../../orchestrator/runtime/runtime.ts'
 import { executeStorm, type StormJournal, type ExecuteOptions, type StormProgress } from '../../orchestrator/storm/execute.ts'
 import { planStorm, type StormOp, type StormPlan } from '../../orchestrator/storm/plan.ts'
 import { realClock, type StormClock } from '../../orchestrator/storm/clock.ts'
@@ -49,7 +49,7 @@ class FakeClock implements StormClock {
 
 type Call = { t: number, call: 'start' | 'stop' | 'kill', name: string }
 
-class FakeRuntime implements Runtime {
+class FakeRuntime implements ProcessControl {
   readonly name = 'fake'
   readonly running: Set<string>
   readonly calls: Call[] = []

@@ -1,0 +1,156 @@
+/**
+ * The compose file, generated (never hand-kept, so that it cannot drift from
+ * what the orchestrator expects): one login service, one service per bootstrap
+ * supernode (their names are well known: everyone dials them first), and one
+ * scaled `peer` service for everyone else. Pure: a function of its options.
+ *
+ * Two flavours from the same services:
+ * - standalone (the top-level compose.yaml): `docker compose up -d --scale
+ *   peer=N` needs no orchestrator; every process takes its settings from its
+ *   environment, peers name themselves after their container (`peer-{hostname}`)
+ *   and derive identities and passwords from the lab secret.
+ * - run (runs/<id>/compose.yaml, written by `up --runtime compose|swarm`): each
+ *   container reads its own settings from the run's env file, keyed by its
+ *   hostname, so that every replica of `peer` can be a different peer of the plan.
+ */
+import { stringify } from 'yaml'
+
+export const PEER_SERVICE = 'peer'
+export const LOGIN_SERVICE = 'login'
+export const LOGIN_PORT = 4000
+export const PEER_PORT = 4001
+/** Inside every container: the peer's state (identity, host cache, boot count) lives in its writable layer. */
+export const CONTAINER_STATE_DIR = '/state'
+/** Inside every container: the run's config folder (env.json), bind-mounted read-only. */
+export const CONTAINER_CONFIG_DIR = '/patchday/config'
+export const ENV_FILE_NAME = 'env.json'
+export const LAB_NETWORK = 'lab'
+/** Node flags of peers (a small young generation: a third less memory each); the login server keeps V8's defaults. */
+export const PEER_COMMAND = ['node', '--max-semi-space-size=1', '--v8-pool-size=0', '/app/peer.mjs']
+export const LOGIN_COMMAND = ['node', '/app/peer.mjs']
+/** Label on every container, network and volume of a run. */
+export const RUN_LABEL = 'patchday.run'
+export const ROLE_LABEL = 'patchday.role'
+export const NAME_LABEL = 'patchday.name'
+/** Containers of a bridge network: a Linux bridge holds 1023 ports (moby/moby#44973). */
+export const BRIDGE_CONTAINERS_MAX = 1000
+/** A standalone network's bootstrap supernodes: 3 x slotsMax clients before the election must add more. */
+export const STANDALONE_BOOTSTRAP = 3
+export const STANDALONE_SUBNET = '10.212.0.0/20'
+export const STANDALONE_LAB_SECRET = 'patchday-lab-secret-not-for-production'
+
+export interface ServiceSpec {
+  image: string
+  init: true
+  restart: 'no'
+  command: string[]
+  stop_grace_period: string
+  ulimits: { nofile: { soft: number, hard: number } }
+  logging: { driver: 'json-file', options: Record<string, string> }
+  labels: Record<string, string>
+  environment: Record<string, string>
+  networks: string[]
+  volumes?: string[]
+  depends_on?: string[]
+  hostname?: string
+  deploy?: Record<string, unknown>
+  build?: Record<string, unknown>
+}
+
+export interface ComposeSpec {
+  services: Record<string, ServiceSpec>
+  networks: Record<string, { driver?: string, attachable?: boolean, ipam: { config: Array<{ subnet: string }> }, labels: Record<string, string> }>
+}
+
+export interface RunComposeOptions {
+  runId: string
+  image: string
+  subnet: string
+  /** Bootstrap supernodes by name (one service each). */
+  bootstrap: string[]
+  /** Host folder with env.json, relative to the compose file or absolute. */
+  configDir: string
+  /** Swarm: a `deploy` section per service (replicas, restart policy, dnsrr). */
+  swarm?: { peerReplicas: number }
+  graceS?: number
+}
+
+const GRACE_S_DEFAULT = 5
+
+function base (o: { image: string, runLabel: string, role: string, name: string, command: string[], graceS: number }): ServiceSpec {
+  return {
+    image: o.image,
+    // tini as PID 1: SIGTERM reaches node, zombies are reaped.
+    init: true,
+    // The orchestrator owns every restart (a storm's boot delays); `docker kill` cancels a policy anyway.
+    restart: 'no',
+    command: o.command,
+    stop_grace_period: `${o.graceS}s`,
+    // Docker 25+ starts containers with 1024 open files; a supernode holds a socket per client.
+    ulimits: { nofile: { soft: 65536, hard: 65536 } },
+    // A backstop with a bound: the run's log files are filled by the orchestrator's collector.
+    logging: { driver: 'json-file', options: { 'max-size': '20m', 'max-file': '5' } },
+    labels: { [RUN_LABEL]: o.runLabel, [ROLE_LABEL]: o.role, [NAME_LABEL]: o.name },
+    environment: {},
+    networks: [LAB_NETWORK]
+  }
+}
+
+function labNetwork (subnet: string, runLabel: string, swarm: boolean): ComposeSpec['networks'] {
+  return { [LAB_NETWORK]: { ...(swarm ? { driver: 'overlay', attachable: true } : {}), ipam: { config: [{ subnet }] }, labels: { [RUN_LABEL]: runLabel } } }
+}
+
+/** runs/<id>/compose.yaml: every container's settings come from env.json by its hostname. */
+export function runCompose (o: RunComposeOptions): ComposeSpec {
+  const graceS = o.graceS ?? GRACE_S_DEFAULT
+  const env = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` }
+  const volumes = [`${o.configDir}:${CONTAINER_CONFIG_DIR}:ro`]
+  const swarm = o.swarm !== undefined
+  // Swarm: one task per service for the well-known ones; names resolve to task IPs (dnsrr), restarts are ours.
+  const deploy = (replicas: number): Record<string, unknown> => ({ replicas, endpoint_mode: 'dnsrr', restart_policy: { condition: 'none' } })
+  const services: Record<string, ServiceSpec> = {}
+  services[LOGIN_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'login', name: LOGIN_SERVICE, command: LOGIN_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: LOGIN_SERVICE, deploy: deploy(1) } : {}) }
+  for (const name of o.bootstrap) {
+    services[name] = { ...base({ image: o.image, runLabel: o.runId, role: 'supernode', name, command: PEER_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: name, deploy: deploy(1) } : {}) }
+  }
+  // Swarm names each replica's hostname by its slot, the key of its settings in env.json.
+  services[PEER_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'peer', name: PEER_SERVICE, command: PEER_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: `${PEER_SERVICE}-{{.Task.Slot}}`, deploy: deploy(o.swarm?.peerReplicas ?? 0) } : {}) }
+  return { services, networks: labNetwork(o.subnet, o.runId, swarm) }
+}
+
+export interface StandaloneOptions {
+  image: string
+  baseImage: string
+  bootstrap: number
+  subnet: string
+}
+
+/**
+ * The top-level compose.yaml. `${VAR:-default}` lets a user change the image,
+ * subnet, lab secret and run label without editing it.
+ */
+export function standaloneCompose (o: StandaloneOptions): ComposeSpec {
+  const runLabel = '${PATCHDAY_RUN_ID:-compose}'
+  const secret = `\${PATCHDAY_LAB_SECRET:-${STANDALONE_LAB_SECRET}}`
+  const image = `\${PATCHDAY_IMAGE:-${o.image}}`
+  const common = { PATCHDAY_RUN_ID: runLabel, PATCHDAY_SEED: '${PATCHDAY_SEED:-compose}', PATCHDAY_LAB_SECRET: secret, PATCHDAY_STATE_DIR: CONTAINER_STATE_DIR, PATCHDAY_LISTEN_IP: '0.0.0.0', PATCHDAY_ANNOUNCE_IP: 'auto', PATCHDAY_LAB_SUBNET: `\${PATCHDAY_SUBNET:-${o.subnet}}` }
+  const boots = Array.from({ length: o.bootstrap }, (_, i) => `boot-${i + 1}`)
+  // Peers dial the login server and the bootstrap supernodes by name; their ids derive from the lab secret.
+  const peerEnv = { ...common, PATCHDAY_ROLE: 'peer', PATCHDAY_PORT: String(PEER_PORT), PATCHDAY_LOGIN_ADDR: `/dns4/${LOGIN_SERVICE}/tcp/${LOGIN_PORT}`, PATCHDAY_BOOTSTRAP_ADDRS: boots.map(b => `${b}=/dns4/${b}/tcp/${PEER_PORT}`).join(',') }
+  const services: Record<string, ServiceSpec> = {}
+  services[LOGIN_SERVICE] = {
+    ...base({ image, runLabel, role: 'login', name: LOGIN_SERVICE, command: LOGIN_COMMAND, graceS: GRACE_S_DEFAULT }),
+    // Only here: compose builds the image once if it is missing; every other service uses it.
+    build: { context: '.', dockerfile: 'docker/Dockerfile', args: { BASE_IMAGE: `\${PATCHDAY_BASE_IMAGE:-${o.baseImage}}` } },
+    environment: { ...common, PATCHDAY_ROLE: 'login', PATCHDAY_PEER: LOGIN_SERVICE, PATCHDAY_PORT: String(LOGIN_PORT) }
+  }
+  for (const b of boots) {
+    services[b] = { ...base({ image, runLabel, role: 'supernode', name: b, command: PEER_COMMAND, graceS: GRACE_S_DEFAULT }), environment: { ...peerEnv, PATCHDAY_PEER: b, PATCHDAY_BOOTSTRAP: 'true', PATCHDAY_CAPACITY_CLASS: '3' }, depends_on: [LOGIN_SERVICE] }
+  }
+  services[PEER_SERVICE] = { ...base({ image, runLabel, role: 'peer', name: PEER_SERVICE, command: PEER_COMMAND, graceS: GRACE_S_DEFAULT }), environment: { ...peerEnv, PATCHDAY_PEER: 'peer-{hostname}', PATCHDAY_CAPACITY_CLASS: '2' }, depends_on: [LOGIN_SERVICE, ...boots] }
+  return { services, networks: labNetwork(`\${PATCHDAY_SUBNET:-${o.subnet}}`, runLabel, false) }
+}
+
+export function composeYaml (spec: ComposeSpec, header: string[] = []): string {
+  return header.map(l => (l === '' ? '#\n' : `# ${l}\n`)).join('') + stringify(spec, { lineWidth: 0, version: '1.1', aliasDuplicateObjects: false })
+}

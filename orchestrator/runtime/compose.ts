@@ -1,0 +1,187 @@
+/**
+ * The compose runtime: one container per peer on one Docker host. Compose does
+ * the whole-project work (create the network and every container, tear the
+ * project down) through the npm `docker-compose` package, with Compose v2
+ * (`docker compose`) or v1 (`docker-compose`); everything per container (start,
+ * stop with a grace period, kill, inspect, logs) goes to the engine API, since
+ * compose cannot act on one replica of a scaled service.
+ *
+ * Containers are created at prepare (`up --no-start --scale peer=N`) and started
+ * one by one by the network's start-up pacing; each reads its settings from the
+ * run's env.json by its hostname (its short container id).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as compose from 'docker-compose'
+import type Docker from 'dockerode'
+import type { RunDir } from '../run-dir.ts'
+import { writeJsonAtomic } from '../run-dir.ts'
+import { RuntimeError } from '../errors.ts'
+import type { ProcessSpec, Runtime, TeardownResult } from './runtime.ts'
+import { CONTAINER_CONFIG_DIR, ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
+import { DockerRuntimeBase, dockerClient, selfName } from './docker/engine.ts'
+import { writeDockerState, type DockerState } from './docker/state.ts'
+import { dockerPreflight, checkSubnetFree, DockerPreflightError, type ComposeInfo } from './docker/preflight.ts'
+import { IMAGE_DEFAULT } from './docker/image.ts'
+
+/** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
+const SUBNET_POOL = Array.from({ length: 16 }, (_, k) => `10.213.${k * 16}.0/20`)
+/** Compose's own parallelism (containers created at once), like Testground's start limit. */
+const COMPOSE_PARALLEL_LIMIT = '8'
+/** Compose output kept per call (errors quote it). */
+const COMPOSE_OUTPUT_MAX = 64_000
+
+export function projectName (runId: string): string {
+  return `patchday-${runId.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 63)
+}
+
+export function composeOptions (s: Pick<DockerState, 'project' | 'compose' | 'composeFile' | 'workingDir'>): compose.IDockerComposeOptions {
+  return {
+    cwd: s.workingDir,
+    ...(s.composeFile !== null ? { config: s.composeFile } : {}),
+    composeOptions: [['-p', s.project]],
+    ...(s.compose === 'v1' ? { executable: { standalone: true as const } } : {}),
+    env: { ...process.env, COMPOSE_PARALLEL_LIMIT },
+    maxOutputLength: COMPOSE_OUTPUT_MAX
+  }
+}
+
+/** docker-compose rejects with `{ exitCode, out, err }`, not an Error. */
+export async function composeCall<T> (what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (err) {
+    if (err instanceof Error) throw err
+    const r = err as { exitCode?: number, err?: string, out?: string }
+    const text = (r.err ?? r.out ?? '').trim().split('\n').slice(-5).join(' | ')
+    throw new RuntimeError(`docker compose ${what} failed (exit ${String(r.exitCode)}): ${text}`)
+  }
+}
+
+async function chooseSubnet (docker: Docker): Promise<string> {
+  const forced = process.env.PATCHDAY_SUBNET
+  if (forced !== undefined && forced !== '') return forced
+  for (const subnet of SUBNET_POOL) {
+    try {
+      await checkSubnetFree(docker, subnet)
+      return subnet
+    } catch (err) {
+      if (!(err instanceof DockerPreflightError) || err.code !== 'subnet-in-use') throw err
+    }
+  }
+  throw new DockerPreflightError('subnet-in-use', `every /20 of 10.213.0.0/16 is taken by a route of this host or a Docker network: set PATCHDAY_SUBNET to a free private subnet (e.g. 10.214.0.0/20)`)
+}
+
+export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
+  readonly name = 'compose'
+  readonly restartMode = 'container'
+  private names: Map<string, string> | null = null
+
+  constructor (run: RunDir, docker: Docker = dockerClient()) {
+    super(run, docker)
+  }
+
+  private get configDir (): string { return join(this.run.root, 'config') }
+  private get envFile (): string { return join(this.configDir, ENV_FILE_NAME) }
+
+  async prepare (specs: ProcessSpec[]): Promise<void> {
+    const image = process.env.PATCHDAY_IMAGE ?? IMAGE_DEFAULT
+    const subnet = await chooseSubnet(this.docker)
+    const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet, containers: specs.length })
+    const bootstrap = specs.filter(s => s.env.PATCHDAY_BOOTSTRAP === 'true' && s.env.PATCHDAY_ROLE === 'peer').map(s => s.name)
+    const others = specs.filter(s => s.name !== LOGIN_SERVICE && !bootstrap.includes(s.name))
+    // The config folder is read inside the containers by a non-root user.
+    await mkdir(this.configDir, { recursive: true, mode: 0o755 })
+    await writeFile(this.envFile, '{}\n', { mode: 0o644 })
+    const file = join(this.run.root, 'compose.yaml')
+    await writeFile(file, composeYaml(runCompose({ runId: this.run.runId, image, subnet, bootstrap, configDir: './config' }), [`patchday run ${this.run.runId}: generated by 'patchday up --runtime compose'`]))
+    const state: DockerState = { version: 1, kind: 'compose', project: projectName(this.run.runId), label: `${RUN_LABEL}=${this.run.runId}`, compose: info.kind, composeFile: 'compose.yaml', workingDir: this.run.root, subnet, image, containers: {}, attached: false, configDir: this.configDir }
+    await writeDockerState(this.run, state)
+    this.remember(state)
+    await composeCall('up --no-start', async () => await compose.upAll({ ...composeOptions(state), commandOptions: ['--no-start', ['--scale', `${PEER_SERVICE}=${others.length}`]] }))
+    // Replicas of `peer` take the plan's other processes in order of their container number.
+    const created = await this.docker.listContainers({ all: true, filters: { label: [state.label] } })
+    const byService = (svc: string): Docker.ContainerInfo[] => created.filter(c => c.Labels['com.docker.compose.service'] === svc)
+      .sort((a, b) => Number(a.Labels['com.docker.compose.container-number']) - Number(b.Labels['com.docker.compose.container-number']))
+    const containers: Record<string, string> = {}
+    for (const svc of [LOGIN_SERVICE, ...bootstrap]) {
+      const c = byService(svc)[0]
+      if (c === undefined) throw new RuntimeError(`compose created no container for ${svc}`)
+      containers[svc] = c.Id
+    }
+    const replicas = byService(PEER_SERVICE)
+    if (replicas.length !== others.length) throw new RuntimeError(`compose created ${replicas.length} ${PEER_SERVICE} containers, ${others.length} wanted`)
+    others.forEach((s, i) => { containers[s.name] = (replicas[i] as Docker.ContainerInfo).Id })
+    const env: Record<string, Record<string, string>> = {}
+    for (const s of specs) env[hostnameOf(containers[s.name] as string)] = { ...s.env, PATCHDAY_LAB_SUBNET: subnet }
+    await writeJsonAtomic(this.envFile, env)
+    const done = { ...state, containers }
+    await writeDockerState(this.run, done)
+    this.remember(done)
+  }
+
+  /** An injection gives a reserve peer new settings after prepare: its env.json entry follows. */
+  protected override async beforeStart (spec: ProcessSpec): Promise<void> {
+    const s = await this.state()
+    if (s.attached || s.configDir === null) return
+    const id = s.containers[spec.name]
+    if (id === undefined) return
+    const env = JSON.parse(await readFile(this.envFile, 'utf8')) as Record<string, Record<string, string>>
+    const want = { ...spec.env, PATCHDAY_LAB_SUBNET: s.subnet }
+    if (JSON.stringify(env[hostnameOf(id)]) === JSON.stringify(want)) return
+    env[hostnameOf(id)] = want
+    // Atomic: the folder, not the file, is mounted, so the container sees the new file.
+    await writeJsonAtomic(this.envFile, env)
+  }
+
+  protected async containerId (name: string): Promise<string | null> {
+    return (await this.state()).containers[name] ?? null
+  }
+
+  protected nameOf (c: { id: string, labels: Record<string, string>, name: string }): string | null {
+    if (this.names === null) return c.labels[NAME_LABEL] ?? null
+    return this.names.get(c.id) ?? null
+  }
+
+  private async loadNames (): Promise<void> {
+    const s = await this.stateOrNull()
+    this.names = s === null ? null : new Map(Object.entries(s.containers).map(([name, id]) => [id, name]))
+  }
+
+  override async list (): ReturnType<DockerRuntimeBase['list']> {
+    await this.loadNames()
+    return await super.list()
+  }
+
+  override async syncLogs (): Promise<void> {
+    await this.loadNames()
+    await super.syncLogs()
+  }
+
+  override async collectLogs (signal: AbortSignal): Promise<void> {
+    await this.loadNames()
+    await super.collectLogs(signal)
+  }
+
+  async teardown (graceMs: number): Promise<TeardownResult> {
+    const s = await this.stateOrNull()
+    const label = await this.labelFilter()
+    const running = (await this.docker.listContainers({ filters: { label: [label] } })).length
+    const before = await this.leftovers()
+    if (s !== null && s.composeFile !== null) {
+      // Compose first (it knows the project); the label sweep then catches whatever it missed or never knew.
+      await composeCall('down', async () => await compose.downAll({ ...composeOptions(s), commandOptions: ['-v', '--remove-orphans', ['-t', String(Math.ceil(graceMs / 1000))]] }))
+    }
+    const swept = await this.sweep(label, graceMs)
+    const left = await this.leftovers()
+    if (left > 0) throw new RuntimeError(`${left} containers, networks or volumes labelled ${label} are still there after teardown`)
+    return { stopped: running - swept.killed, killed: swept.killed, strays: s === null ? swept.removed : 0, removed: before }
+  }
+}
+
+/** Docker's default hostname of a container: the first 12 characters of its id. */
+export function hostnameOf (containerId: string): string {
+  return containerId.slice(0, 12)
+}
+
+export { CONTAINER_CONFIG_DIR, selfName }

@@ -1,0 +1,283 @@
+/**
+ * What the compose and Swarm runtimes share: per-container operations through
+ * the Docker engine API (dockerode; compose cannot act on one replica of a
+ * scaled service), listing by the run's label, log collection into the run
+ * folder, exit explanations, and a teardown that finds everything by label,
+ * so that it works without any record (an orchestrator killed mid-storm).
+ */
+import Docker from 'dockerode'
+import type { RunDir } from '../../run-dir.ts'
+import type { Journal } from '../../journal.ts'
+import { RuntimeError } from '../../errors.ts'
+import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome, TeardownResult } from '../runtime.ts'
+import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
+import { readDockerState, type DockerState } from './state.ts'
+import { DockerLogCollector } from './logs.ts'
+
+/** Containers stopped or removed at once by teardown. */
+export const TEARDOWN_PARALLEL_MAX = 16
+/** Lines of a container's error output quoted when it exited. */
+const EXPLAIN_LINES = 5
+/** Exit code of a process killed with SIGKILL (128 + 9). */
+const SIGKILL_EXIT = 137
+
+export function dockerClient (): Docker {
+  // docker-modem honours DOCKER_HOST (unix socket, tcp, ssh) like the docker CLI.
+  return new Docker()
+}
+
+function statusCode (err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode
+}
+
+export abstract class DockerRuntimeBase {
+  readonly secrets = 'lab-secret'
+  protected readonly run: RunDir
+  protected readonly docker: Docker
+  private cached: DockerState | null = null
+
+  constructor (run: RunDir, docker: Docker = dockerClient()) {
+    this.run = run
+    this.docker = docker
+  }
+
+  /** The run's label filter: its own label, or the compose project of an attached network. */
+  protected async labelFilter (): Promise<string> {
+    return (await this.stateOrNull())?.label ?? `${RUN_LABEL}=${this.run.runId}`
+  }
+
+  protected async stateOrNull (): Promise<DockerState | null> {
+    this.cached ??= await readDockerState(this.run)
+    return this.cached
+  }
+
+  protected async state (): Promise<DockerState> {
+    const s = await this.stateOrNull()
+    if (s === null) throw new RuntimeError(`run ${this.run.runId} has no container record (docker.json): it was never prepared`)
+    return s
+  }
+
+  protected remember (s: DockerState): void { this.cached = s }
+
+  endpoint (p: EndpointRequest): Endpoint {
+    const port = p.group === 'login' ? LOGIN_PORT : PEER_PORT
+    // Well-known processes have a service of their own, named after them; the rest announce their own address.
+    return { listenHost: '0.0.0.0', dialHost: p.wellKnown && p.group !== 'reserve' ? p.name : null, port }
+  }
+
+  wiring (p: EndpointRequest): Record<string, string> {
+    return { PATCHDAY_STATE_DIR: CONTAINER_STATE_DIR, PATCHDAY_LISTEN_IP: '0.0.0.0', PATCHDAY_ANNOUNCE_IP: 'auto', PATCHDAY_PORT: String(this.endpoint(p).port) }
+  }
+
+  /** The container of `name` now (Swarm replaces containers; compose keeps them). */
+  protected abstract containerId (name: string): Promise<string | null>
+
+  protected async container (name: string): Promise<Docker.Container | null> {
+    const id = await this.containerId(name)
+    return id === null ? null : this.docker.getContainer(id)
+  }
+
+  private async running (c: Docker.Container): Promise<boolean | null> {
+    try {
+      return (await c.inspect()).State.Running
+    } catch (err) {
+      if (statusCode(err) === 404) return null
+      throw err
+    }
+  }
+
+  async start (spec: ProcessSpec): Promise<void> {
+    await this.beforeStart(spec)
+    const c = await this.container(spec.name)
+    if (c === null) throw new RuntimeError(`no container for ${spec.name} in run ${this.run.runId}`)
+    try {
+      await c.start()
+    } catch (err) {
+      if (statusCode(err) === 304) throw new RuntimeError(`${spec.name} is already running`)
+      throw err
+    }
+  }
+
+  /** Hook: bring the container's settings up to date before it starts (an injection changes them). */
+  protected async beforeStart (_spec: ProcessSpec): Promise<void> {}
+
+  async stop (name: string, graceMs: number): Promise<StopOutcome> {
+    const c = await this.container(name)
+    if (c === null || await this.running(c) !== true) return 'absent'
+    try {
+      // Docker sends SIGTERM (tini passes it to node), then SIGKILL after t seconds.
+      await c.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) })
+    } catch (err) {
+      if (statusCode(err) === 304) return 'absent'
+      throw err
+    }
+    return (await c.inspect()).State.ExitCode === SIGKILL_EXIT ? 'killed' : 'stopped'
+  }
+
+  async kill (name: string): Promise<StopOutcome> {
+    const c = await this.container(name)
+    if (c === null || await this.running(c) !== true) return 'absent'
+    try {
+      await c.kill({ signal: 'SIGKILL' })
+    } catch (err) {
+      if (statusCode(err) === 409 || statusCode(err) === 304) return 'absent'
+      throw err
+    }
+    await c.wait({ condition: 'not-running' })
+    return 'killed'
+  }
+
+  /** Peer name of a container, or null when it is not one of ours. */
+  protected abstract nameOf (c: { id: string, labels: Record<string, string>, name: string }): string | null
+
+  async list (): Promise<ProcessStatus[]> {
+    const label = await this.labelFilter()
+    const all = await this.docker.listContainers({ all: true, filters: { label: [label] } })
+    const out = new Map<string, ProcessStatus>()
+    for (const c of all) {
+      const name = this.nameOf({ id: c.Id, labels: c.Labels, name: (c.Names[0] ?? '').replace(/^\//, '') })
+      if (name === null) continue
+      const running = c.State === 'running'
+      // Swarm may hold an old, exited container of a slot beside the new one: running wins.
+      if (out.get(name)?.running !== true) out.set(name, { name, running, id: c.Id.slice(0, 12) })
+    }
+    return [...out.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  private collector (label: string): DockerLogCollector {
+    return new DockerLogCollector({
+      docker: this.docker,
+      logsDir: this.run.logsDir,
+      filters: { label: [label] },
+      nameOf: c => this.nameOf(c)
+    })
+  }
+
+  async syncLogs (): Promise<void> {
+    await this.collector(await this.labelFilter()).sync()
+  }
+
+  async collectLogs (signal: AbortSignal): Promise<void> {
+    await this.collector(await this.labelFilter()).follow(signal)
+  }
+
+  async watchEvents (journal: Pick<Journal, 'event'>, signal: AbortSignal): Promise<void> {
+    const label = await this.labelFilter()
+    const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [label], event: ['start', 'die'] } }) as NodeJS.ReadableStream & { destroy: () => void }
+    const onAbort = (): void => { stream.destroy() }
+    signal.addEventListener('abort', onAbort, { once: true })
+    let buf = ''
+    try {
+      for await (const chunk of stream) {
+        buf += chunk.toString()
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          const e = parseEngineEvent(line)
+          if (e === null) continue
+          const target = this.nameOf({ id: e.id, labels: e.labels, name: e.labels.name ?? '' })
+          if (target === null) continue
+          journal.event('runtime.event', { target, action: e.action, atMs: e.atMs, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}) })
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async explainExit (name: string): Promise<string> {
+    const c = await this.container(name)
+    if (c === null) return `no container for ${name}`
+    const info = await c.inspect()
+    const buf = await c.logs({ stdout: false, stderr: true, tail: EXPLAIN_LINES, follow: false }) as unknown as Buffer
+    // Multiplexed frames: an 8-byte header per frame; keep the text.
+    const text = demuxText(buf)
+    const last = text.trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
+    const why = `container ${info.Name.replace(/^\//, '')} ${info.State.Status}, exit code ${info.State.ExitCode}${info.State.OOMKilled ? ' (out of memory)' : ''}`
+    return last.length === 0 ? `${why}, no error output` : `${why}: ${last.join(' | ')}`
+  }
+
+  /** Remove every container and network carrying the run's label (and its volumes); how many were removed. */
+  protected async sweep (label: string, graceMs: number): Promise<{ stopped: number, killed: number, removed: number }> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [label] } })
+    let stopped = 0; let killed = 0; let removed = 0
+    for (let i = 0; i < containers.length; i += TEARDOWN_PARALLEL_MAX) {
+      await Promise.all(containers.slice(i, i + TEARDOWN_PARALLEL_MAX).map(async (info) => {
+        const c = this.docker.getContainer(info.Id)
+        try {
+          if (info.State === 'running') {
+            await c.stop({ t: Math.ceil(graceMs / 1000) })
+            if ((await c.inspect()).State.ExitCode === SIGKILL_EXIT) killed++
+            else stopped++
+          }
+          await c.remove({ force: true, v: true })
+          removed++
+        } catch (err) {
+          if (statusCode(err) !== 404 && statusCode(err) !== 304) throw err
+        }
+      }))
+    }
+    for (const n of await this.docker.listNetworks({ filters: { label: [label] } })) {
+      try {
+        await this.docker.getNetwork(n.Id).remove()
+        removed++
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err
+      }
+    }
+    const vols = await this.docker.listVolumes({ filters: { label: [label] } })
+    for (const v of vols.Volumes ?? []) {
+      await this.docker.getVolume(v.Name).remove()
+      removed++
+    }
+    return { stopped, killed, removed }
+  }
+
+  /** What is left of the run after a teardown (a test asserts zero). */
+  async leftovers (): Promise<number> {
+    const label = await this.labelFilter()
+    const c = await this.docker.listContainers({ all: true, filters: { label: [label] } })
+    const n = await this.docker.listNetworks({ filters: { label: [label] } })
+    const v = await this.docker.listVolumes({ filters: { label: [label] } })
+    return c.length + n.length + (v.Volumes ?? []).length
+  }
+
+  abstract teardown (graceMs: number): Promise<TeardownResult>
+}
+
+export interface EngineEvent { id: string, action: 'start' | 'die', atMs: number, exitCode?: number, labels: Record<string, string> }
+
+/** One line of the engine's event stream (`GET /events`), or null for anything else. */
+export function parseEngineEvent (line: string): EngineEvent | null {
+  if (line.trim() === '') return null
+  const v = JSON.parse(line) as { id?: string, Action?: string, timeNano?: number, Actor?: { ID?: string, Attributes?: Record<string, string> } }
+  const action = v.Action
+  if (action !== 'start' && action !== 'die') return null
+  const labels = v.Actor?.Attributes ?? {}
+  const code = labels.exitCode
+  return { id: v.Actor?.ID ?? v.id ?? '', action, atMs: Math.round((v.timeNano ?? 0) / 1e6), ...(code !== undefined ? { exitCode: Number(code) } : {}), labels }
+}
+
+/** The text of a multiplexed (non-TTY) log buffer: 8-byte frame headers dropped. */
+export function demuxText (buf: Buffer): string {
+  const parts: Buffer[] = []
+  let i = 0
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4)
+    parts.push(buf.subarray(i + 8, i + 8 + len))
+    i += 8 + len
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
+
+/** The name a standalone container gives itself (PATCHDAY_PEER with `{hostname}`), from its environment. */
+export function selfName (env: string[], hostname: string): string | null {
+  const raw = env.find(e => e.startsWith('PATCHDAY_PEER='))?.slice('PATCHDAY_PEER='.length)
+  if (raw === undefined) return null
+  return raw.replaceAll('{hostname}', hostname.replace(/[^A-Za-z0-9._-]/g, '-'))
+}
+
+export { NAME_LABEL }

@@ -1,0 +1,103 @@
+/**
+ * Containers end to end through the real CLI: a compose network of 20 peers
+ * comes up, all log in, half of it is stormed through the Docker engine and
+ * recovers, and `down` leaves no container, network or volume; then the
+ * top-level compose.yaml started by `docker compose up --scale` with no
+ * orchestrator is adopted with `attach` and works with status, logs and down.
+ * Skipped (with the reason) where no Docker engine runs or the image is not built.
+ */
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { rmSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { cli, tempRunsDir, eventually, ROOT } from '../helpers/cli.ts'
+import { readTimeline } from '../../orchestrator/logs/tail.ts'
+import { detectCompose } from '../../orchestrator/runtime/docker/preflight.ts'
+import type { PeerEvent } from '../../node/contract/events.ts'
+import { dockerSkipReason, leftovers } from './docker-helpers.ts'
+
+const skip = await dockerSkipReason()
+const runsDir = tempRunsDir('compose')
+const started: string[] = []
+const STANDALONE_PROJECT = 'patchday-attach-test'
+let composeCmd: string[] = []
+
+after(async () => {
+  for (const id of started) await cli(runsDir, ['down', '--run', id, '--grace', '1s'])
+  if (composeCmd.length > 0) {
+    try {
+      execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', STANDALONE_PROJECT, 'down', '-v', '-t', '1'], { cwd: ROOT, stdio: 'ignore' })
+    } catch { /* already down: the test's own `patchday down` removed it */ }
+  }
+  rmSync(runsDir, { recursive: true, force: true })
+})
+
+interface Status { peers: number, online: number, running: number, supernodes: number, loginServer: boolean }
+
+async function status (run?: string): Promise<Status> {
+  const r = await cli(runsDir, ['status', '--json', ...(run !== undefined ? ['--run', run] : [])])
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout) as Status
+}
+
+test('compose: 20 peer containers come up, half are stormed through the engine, the network recovers, down leaves nothing', { skip: skip ?? false, timeout: 600_000 }, async () => {
+  const runId = 'compose-20'
+  started.push(runId)
+  const up = await cli(runsDir, ['up', '--runtime', 'compose', '--peers', '20', '--seed', 'compose-1', '--run-id', runId, '--timeout', '4m', '--json'], 300_000)
+  assert.equal(up.code, 0, up.stderr)
+  const u = JSON.parse(up.stdout) as { online: number }
+  assert.ok(u.online >= 19, `up returned with ${u.online} online`)
+  await eventually('all 20 online', 120_000, async () => { const s = await status(); return s.online === 20 ? s : undefined })
+  const meta = JSON.parse(readFileSync(join(runsDir, runId, 'run.json'), 'utf8')) as { runtime: string }
+  assert.equal(meta.runtime, 'compose')
+
+  const storm = await cli(runsDir, ['storm', '--share', '0.5', '--window', '10s', '--boot-delay', '2s', '--seed', 'half', '--json'], 300_000)
+  assert.equal(storm.code, 0, storm.stderr)
+  const r = JSON.parse(storm.stdout) as { ok: number, failed: number }
+  assert.equal(r.failed, 0)
+  assert.equal(r.ok, 20, 'ten stops and ten starts')
+  const logs = join(runsDir, runId, 'logs')
+  await eventually('every peer online again after the storm', 180_000, async () => { const s = await status(); return s.online === 20 ? s : undefined })
+  const events = await readTimeline(logs)
+  const targets = new Set(events.filter((e): e is PeerEvent<'storm.op'> => e.ev === 'storm.op' && e.op === 'stop' && e.status === 'ok').map(e => e.target))
+  assert.equal(targets.size, 10)
+  for (const t of targets) {
+    // A second incarnation of the same peer (state kept in its container): shut down, booted, online again.
+    assert.ok(events.some(e => e.peer === t && e.ev === 'shutdown' && e.inc === 1), `${t} shut down gracefully`)
+    assert.ok(events.some(e => e.peer === t && e.ev === 'online' && e.inc === 2), `${t} online in its second incarnation`)
+  }
+  // Docker's own record of the restarts is journalled beside the storm ops.
+  assert.ok(events.filter(e => e.ev === 'runtime.event' && e.action === 'die').length >= 10, 'Docker die events journalled')
+
+  const rep = await cli(runsDir, ['report', '--json'])
+  assert.equal(rep.code, 0, rep.stderr)
+
+  const down = await cli(runsDir, ['down', '--grace', '2s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.deepEqual(await leftovers(`patchday.run=${runId}`), { containers: 0, networks: 0, volumes: 0 })
+})
+
+test('compose: `docker compose up --scale` with no orchestrator, then attach, status, logs and down', { skip: skip ?? false, timeout: 600_000 }, async () => {
+  const c = await detectCompose()
+  composeCmd = c.kind === 'v2' ? ['docker', 'compose'] : ['docker-compose']
+  execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', STANDALONE_PROJECT, 'up', '-d', '--scale', 'peer=10'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, PATCHDAY_RUN_ID: STANDALONE_PROJECT } })
+  const at = await cli(runsDir, ['attach', '--project', STANDALONE_PROJECT, '--json'])
+  assert.equal(at.code, 0, at.stderr)
+  const a = JSON.parse(at.stdout) as { runId: string, peers: number }
+  assert.equal(a.peers, 13, '3 bootstrap supernodes and 10 peers')
+  started.push(a.runId)
+  await eventually('13 online in the attached network', 180_000, async () => { const s = await status(a.runId); return s.online === 13 ? s : undefined })
+  const s = await status(a.runId)
+  assert.equal(s.running, 14, 'the login server and 13 peers')
+  assert.equal(s.loginServer, true)
+  // The merged timeline holds every container's lines, named as the peers name themselves.
+  const lg = await cli(runsDir, ['logs', '--run', a.runId, '--event', 'login.ok'])
+  assert.equal(lg.code, 0, lg.stderr)
+  const names = new Set(lg.stdout.trim().split('\n').map(l => (JSON.parse(l) as { peer: string }).peer))
+  assert.equal(names.size, 13)
+  for (const n of names) assert.match(n, /^(boot-\d|peer-[0-9a-f]{12})$/)
+  const down = await cli(runsDir, ['down', '--run', a.runId, '--grace', '1s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.deepEqual(await leftovers(`com.docker.compose.project=${STANDALONE_PROJECT}`), { containers: 0, networks: 0, volumes: 0 })
+})
