@@ -76,6 +76,7 @@ export interface RunComposeOptions {
 }
 
 const GRACE_S_DEFAULT = 5
+const NOFILE_MAX = 16384
 
 function base (o: { image: string, runLabel: string, role: string, name: string, command: string[], graceS: number }): ServiceSpec {
   return {
@@ -87,7 +88,8 @@ function base (o: { image: string, runLabel: string, role: string, name: string,
     command: o.command,
     stop_grace_period: `${o.graceS}s`,
     // Docker 25+ starts containers with 1024 open files; a supernode holds a socket per client.
-    ulimits: { nofile: { soft: 65536, hard: 65536 } },
+    // 16384 stays under hosts whose own hard limit is low (20000 on our CI machines).
+    ulimits: { nofile: { soft: NOFILE_MAX, hard: NOFILE_MAX } },
     // A backstop with a bound: the run's log files are filled by the orchestrator's collector.
     logging: { driver: 'json-file', options: { 'max-size': '20m', 'max-file': '5' } },
     labels: { [RUN_LABEL]: o.runLabel, [ROLE_LABEL]: o.role, [NAME_LABEL]: o.name },
