@@ -34,10 +34,11 @@ export async function readNetworkFile (run: RunDir): Promise<NetworkFile> {
 export function specFor (run: RunDir, n: NetworkFile, runtime: Pick<Runtime, 'wiring'>, name: string): ProcessSpec {
   const req = endpointRequest(n.plan, name)
   if (req === undefined) throw new RuntimeError(`no process ${name} in run ${run.runId}`)
-  if (req.group === 'login') return { name, env: { ...configToEnv(loginSettings(run, n.plan, n.provisioned)), ...runtime.wiring(req) } }
+  if (req.group === 'login') return { name, role: 'login', env: { ...configToEnv(loginSettings(run, n.plan, n.provisioned)), ...runtime.wiring(req) } }
   const p: PeerPlan | undefined = n.plan.peers.find(x => x.name === name) ?? n.plan.reserve.find(x => x.name === name)
   if (p === undefined) throw new RuntimeError(`no process ${name} in run ${run.runId}`)
-  return { name, env: { ...configToEnv(peerSettings(run, n.plan, p, n.provisioned, n.perPeer[name] ?? {})), ...runtime.wiring(req) } }
+  const role = req.group === 'reserve' ? 'reserve' : p.bootstrap ? 'bootstrap' : 'peer'
+  return { name, role, env: { ...configToEnv(peerSettings(run, n.plan, p, n.provisioned, n.perPeer[name] ?? {})), ...runtime.wiring(req) } }
 }
 
 /** Every process the run may start (the login server, the peers, the reserve), for a runtime's prepare step. */

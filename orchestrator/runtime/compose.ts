@@ -88,8 +88,9 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     const image = process.env.PATCHDAY_IMAGE ?? IMAGE_DEFAULT
     const subnet = await chooseSubnet(this.docker)
     const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet, containers: specs.length })
-    const bootstrap = specs.filter(s => s.env.PATCHDAY_BOOTSTRAP === 'true' && s.env.PATCHDAY_ROLE === 'peer').map(s => s.name)
-    const others = specs.filter(s => s.name !== LOGIN_SERVICE && !bootstrap.includes(s.name))
+    const bootstrap = specs.filter(s => s.role === 'bootstrap').map(s => s.name)
+    // Peers and the reserve (created, started only by an injection) are replicas of `peer`.
+    const others = specs.filter(s => s.role === 'peer' || s.role === 'reserve')
     // The config folder is read inside the containers by a non-root user.
     await mkdir(this.configDir, { recursive: true, mode: 0o755 })
     await writeFile(this.envFile, '{}\n', { mode: 0o644 })

@@ -14,8 +14,10 @@ export type RuntimeKind = typeof RUNTIME_KINDS[number]
 export interface ProcessSpec {
   /** Peer name in the run (`p-017`, `login`). */
   name: string
-  /** PATCHDAY_* settings for the process, without the wiring the runtime adds (state dir, addresses, secrets). */
+  /** PATCHDAY_* settings for the process, its wiring (state dir, addresses) included. */
   env: Record<string, string>
+  /** Which part of the plan it is: container runtimes give the login server and bootstrap supernodes services of their own. */
+  role?: EndpointRequest['group'] | 'bootstrap'
 }
 
 export interface ProcessStatus {

@@ -74,9 +74,9 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     await this.requireSwarm()
     await checkImage(this.docker, image)
     const subnet = await this.chooseSubnet()
-    const bootstrap = specs.filter(s => s.env.PATCHDAY_BOOTSTRAP === 'true' && s.env.PATCHDAY_ROLE === 'peer').map(s => s.name)
+    const bootstrap = specs.filter(s => s.role === 'bootstrap').map(s => s.name)
     // A reserve for injections would be started at deploy like every task: Swarm runs have none.
-    const others = specs.filter(s => s.name !== LOGIN_SERVICE && !bootstrap.includes(s.name) && !s.name.startsWith('mega-'))
+    const others = specs.filter(s => s.role === 'peer')
     const containers: Record<string, string> = { [LOGIN_SERVICE]: LOGIN_SERVICE }
     for (const b of bootstrap) containers[b] = b
     others.forEach((s, i) => { containers[s.name] = `${PEER_SERVICE}-${i + 1}` })
