@@ -1,0 +1,100 @@
+/**
+ * compose.yaml and the orchestrator agree: the file is what the generator gives
+ * today, its services are the ones the runtimes and `attach` look for, every
+ * variable it sets is a setting the peer parses, its ports are the runtime's,
+ * and every service's environment (defaults substituted, as Compose would)
+ * parses into a valid peer config inside a container of its subnet.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
+import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
+import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CONFIG_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
+import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
+import { RunDir } from '../../orchestrator/run-dir.ts'
+
+const TEXT = readFileSync(COMPOSE_PATH, 'utf8')
+const SPEC = parse(TEXT) as ComposeSpec
+const ENV_NAMES = new Set<string>(Object.values(CONFIG_SPEC).map(s => s.env))
+
+/** What Compose does to `${VAR:-default}` with VAR unset. */
+function defaults (value: string): string {
+  return value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+}
+
+test('compose.yaml is up to date with the generator (regenerate with scripts/gen-compose.ts)', () => {
+  assert.equal(TEXT, renderCompose())
+})
+
+test('compose.yaml has the services attach and the runtimes look for, each labelled for cleanup', () => {
+  const boots = Array.from({ length: STANDALONE_BOOTSTRAP }, (_, i) => `boot-${i + 1}`)
+  assert.deepEqual(Object.keys(SPEC.services).sort(), [LOGIN_SERVICE, ...boots, PEER_SERVICE].sort())
+  for (const [name, s] of Object.entries(SPEC.services)) {
+    assert.ok(RUN_LABEL in s.labels && ROLE_LABEL in s.labels, `${name} carries the run and role labels`)
+    assert.equal(s.labels[NAME_LABEL], name)
+    assert.equal(s.restart, 'no', `${name}: the orchestrator owns restarts`)
+    assert.equal(s.init, true, `${name}: tini forwards SIGTERM`)
+  }
+  assert.equal(SPEC.services[LOGIN_SERVICE]?.labels[ROLE_LABEL], 'login')
+  assert.equal(SPEC.services[PEER_SERVICE]?.labels[ROLE_LABEL], 'peer')
+  // Quoted: YAML 1.1 (Compose v1) reads a bare `no` as false.
+  assert.match(TEXT, /restart: "no"/)
+})
+
+test('every variable in compose.yaml is a peer setting, and ports and addresses match the runtime', () => {
+  for (const [name, s] of Object.entries(SPEC.services)) {
+    for (const key of Object.keys(s.environment)) assert.ok(ENV_NAMES.has(key), `${name} sets ${key}, which is not a setting`)
+  }
+  const env = (svc: string): Record<string, string> => Object.fromEntries(Object.entries(SPEC.services[svc]?.environment ?? {}).map(([k, v]) => [k, defaults(v)]))
+  assert.equal(env(LOGIN_SERVICE).PATCHDAY_PORT, String(LOGIN_PORT))
+  assert.equal(env(PEER_SERVICE).PATCHDAY_PORT, String(PEER_PORT))
+  assert.equal(env(PEER_SERVICE).PATCHDAY_LOGIN_ADDR, `/dns4/${LOGIN_SERVICE}/tcp/${LOGIN_PORT}`)
+  const bootstrap = env(PEER_SERVICE).PATCHDAY_BOOTSTRAP_ADDRS?.split(',') ?? []
+  assert.equal(bootstrap.length, STANDALONE_BOOTSTRAP)
+  for (const entry of bootstrap) {
+    const [name, addr] = entry.split('=') as [string, string]
+    assert.ok(name in SPEC.services, `bootstrap ${name} is a service`)
+    assert.equal(addr, `/dns4/${name}/tcp/${PEER_PORT}`)
+    assert.equal(env(name).PATCHDAY_PEER, name)
+    assert.equal(env(name).PATCHDAY_BOOTSTRAP, 'true')
+  }
+})
+
+test('every service of compose.yaml parses into a valid config inside a container on its subnet', () => {
+  const subnet = defaults(SPEC.networks.lab?.ipam.config[0]?.subnet ?? '')
+  const ip = subnet.replace(/\.0\/\d+$/, '.7')
+  const host: HostFacts = { hostname: () => '3f2a9c1d0e4b', interfaces: () => ({ eth0: [{ address: ip, family: 'IPv4', internal: false, netmask: '255.255.240.0', mac: '02:42:0a:d4:00:07', cidr: `${ip}/20` }] }) }
+  for (const [name, s] of Object.entries(SPEC.services)) {
+    const env = Object.fromEntries(Object.entries(s.environment).map(([k, v]) => [k, defaults(v)]))
+    const c = parseConfig(env, host)
+    assert.equal(c.announceIp, ip, `${name} announces its address on the lab subnet`)
+    assert.equal(c.peer, name === PEER_SERVICE ? 'peer-3f2a9c1d0e4b' : name)
+    assert.ok(c.labSecret.length >= 16)
+  }
+})
+
+test('a run file: every service reads env.json from the mounted config folder; Swarm names replicas by slot and never restarts them', () => {
+  const compose = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.213.0.0/20', bootstrap: ['p-001', 'p-002'], configDir: './config' })
+  assert.deepEqual(Object.keys(compose.services), [LOGIN_SERVICE, 'p-001', 'p-002', PEER_SERVICE])
+  for (const s of Object.values(compose.services)) {
+    assert.deepEqual(s.environment, { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` })
+    // The folder, not the file: an atomic rewrite of env.json must reach a running container.
+    assert.deepEqual(s.volumes, [`./config:${CONTAINER_CONFIG_DIR}:ro`])
+    assert.equal(s.labels[RUN_LABEL], 'r1')
+  }
+  assert.deepEqual(compose.networks.lab?.ipam.config, [{ subnet: '10.213.0.0/20' }])
+  const swarm = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.216.0.0/20', bootstrap: ['p-001'], configDir: '/abs/config', swarm: { peerReplicas: 7 } })
+  assert.equal(swarm.services[PEER_SERVICE]?.hostname, `${PEER_SERVICE}-{{.Task.Slot}}`)
+  assert.deepEqual(swarm.services[PEER_SERVICE]?.deploy, { replicas: 7, endpoint_mode: 'dnsrr', restart_policy: { condition: 'none' } })
+  assert.equal(swarm.networks.lab?.driver, 'overlay')
+})
+
+test('the compose runtime: well-known processes are dialled by service name, the rest announce themselves', () => {
+  const rt = new ComposeRuntime(new RunDir('/nonexistent', 'r1'))
+  assert.deepEqual(rt.endpoint({ name: LOGIN_SERVICE, group: 'login', index: 1, wellKnown: true }), { listenHost: '0.0.0.0', dialHost: LOGIN_SERVICE, port: LOGIN_PORT })
+  assert.deepEqual(rt.endpoint({ name: 'p-001', group: 'peer', index: 1, wellKnown: true }), { listenHost: '0.0.0.0', dialHost: 'p-001', port: PEER_PORT })
+  assert.equal(rt.endpoint({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).dialHost, null)
+  assert.equal(rt.wiring({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).PATCHDAY_ANNOUNCE_IP, 'auto')
+})
