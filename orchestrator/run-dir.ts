@@ -2,7 +2,8 @@
  * One folder per run (Testground): runs/<run-id>/ holds run.json (what was
  * started, with the seed), accounts.json, peers/<name>/ (each peer's state
  * directory: identity, credentials, host cache, boot count), logs/<name>.log
- * (its pino lines), and pids/ (the local runtime's process records).
+ * (its pino lines), and whatever its runtime keeps there (the local runtime's
+ * process records in pids/, a container runtime's docker.json).
  * runs/current names the run that `status`, `logs` and `down` act on by default.
  */
 import { mkdir, readFile, writeFile, rename, readdir } from 'node:fs/promises'
@@ -38,14 +39,12 @@ export class RunDir {
   get metaFile (): string { return join(this.root, 'run.json') }
   get accountsFile (): string { return join(this.root, 'accounts.json') }
   get logsDir (): string { return join(this.root, 'logs') }
-  get pidsDir (): string { return join(this.root, 'pids') }
   stateDir (name: string): string { return join(this.root, 'peers', name) }
   logFile (name: string): string { return join(this.logsDir, `${name}.log`) }
   errFile (name: string): string { return join(this.logsDir, `${name}.err`) }
 
   async create (): Promise<void> {
     await mkdir(this.logsDir, { recursive: true })
-    await mkdir(this.pidsDir, { recursive: true })
     await mkdir(join(this.root, 'peers'), { recursive: true })
   }
 

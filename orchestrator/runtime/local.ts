@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process'
 import { openSync, closeSync, existsSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
+import { mkdir, readFile, readdir } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -138,6 +138,7 @@ export class LocalRuntime implements Runtime {
 
   async prepare (): Promise<void> {
     void this.bundle
+    await mkdir(this.pidsDir, { recursive: true })
   }
 
   async syncLogs (): Promise<void> {}
@@ -151,7 +152,8 @@ export class LocalRuntime implements Runtime {
     return last.length === 0 ? `no error output (see ${err})` : `${last.join(' | ')} (see ${err})`
   }
 
-  private pidFile (name: string): string { return join(this.run.pidsDir, `${name}.json`) }
+  private get pidsDir (): string { return join(this.run.root, 'pids') }
+  private pidFile (name: string): string { return join(this.pidsDir, `${name}.json`) }
 
   private async record (name: string): Promise<PidRecord | null> {
     try {
@@ -225,7 +227,7 @@ export class LocalRuntime implements Runtime {
   }
 
   async names (): Promise<string[]> {
-    const files = await readdir(this.run.pidsDir).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return [] as string[]; throw err })
+    const files = await readdir(this.pidsDir).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return [] as string[]; throw err })
     return files.filter(f => f.endsWith('.json')).map(f => f.slice(0, -'.json'.length)).sort()
   }
 

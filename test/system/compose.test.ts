@@ -101,3 +101,21 @@ test('compose: `docker compose up --scale` with no orchestrator, then attach, st
   assert.equal(down.code, 0, down.stderr)
   assert.deepEqual(await leftovers(`com.docker.compose.project=${STANDALONE_PROJECT}`), { containers: 0, networks: 0, volumes: 0 })
 })
+
+test('compose: clear errors before anything starts (too many peers for one bridge, image not built, no such project), and nothing left', { skip: skip ?? false, timeout: 120_000 }, async () => {
+  const many = await cli(runsDir, ['up', '--runtime', 'compose', '--peers', '1200', '--run-id', 'too-many'])
+  assert.equal(many.code, 1)
+  assert.match(many.stderr, /DockerPreflightError: .*1000/)
+  process.env.PATCHDAY_IMAGE = 'patchday:not-built'
+  try {
+    const noImage = await cli(runsDir, ['up', '--runtime', 'compose', '--peers', '3', '--run-id', 'no-image'])
+    assert.equal(noImage.code, 1)
+    assert.match(noImage.stderr, /DockerPreflightError: .*patchday:not-built.*npm run docker:build/)
+  } finally {
+    delete process.env.PATCHDAY_IMAGE
+  }
+  for (const id of ['too-many', 'no-image']) assert.deepEqual(await leftovers(`patchday.run=${id}`), { containers: 0, networks: 0, volumes: 0 })
+  const noProject = await cli(runsDir, ['attach', '--project', 'no-such-project'])
+  assert.equal(noProject.code, 2)
+  assert.match(noProject.stderr, /no compose project no-such-project/)
+})
