@@ -20,5 +20,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(\\.\\./)*node/(?!contract/)', message: 'The orchestrator imports only node/contract/ (the event contract and configuration), never the peer runtime.' }] }]
     }
+  },
+  {
+    // The flow is commands -> {network, storm, scenario, analysis, run, logs} -> runtime: only the CLI imports commands.
+    files: ['orchestrator/**/*.ts'],
+    ignores: ['orchestrator/cli.ts', 'orchestrator/commands/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '^\\.\\./(\\.\\./)*node/(?!contract/)', message: 'The orchestrator imports only node/contract/ (the event contract and configuration), never the peer runtime.' },
+        { regex: '(^|/)commands/', message: 'Only orchestrator/cli.ts imports commands/: the flow is commands -> {network, storm, scenario, analysis} -> runtime.' }
+      ] }]
+    }
   }
 )

@@ -7,7 +7,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PeerEvent } from '../../node/contract/events.ts'
-import { RunMeta, writeJsonAtomic } from '../run-dir.ts'
+import { RunMeta, writeJsonAtomic } from '../run/dir.ts'
 import { readTimeline } from '../logs/tail.ts'
 import { type Series, type SeriesInit, buildSeries, bucketIndex } from './series.ts'
 import { type Verdict, type VerdictInit, type Baseline, type RunWindows, findWindows, judge } from './verdict.ts'

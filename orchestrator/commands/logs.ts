@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prettyFactory } from 'pino-pretty'
-import type { RunDir } from '../run-dir.ts'
+import type { RunDir } from '../run/dir.ts'
 import { LogTailer, mergeByTime, parseAnyLine, type LogLine } from '../logs/tail.ts'
 
 export interface LogFilter {

@@ -1,8 +1,8 @@
 /** `patchday status`: the network's state, folded from the event logs and checked against the runtime. */
-import type { RunDir } from '../run-dir.ts'
+import type { RunDir } from '../run/dir.ts'
 import { openRuntime } from '../runtime/index.ts'
 import { runningNames } from '../runtime/runtime.ts'
-import { Watcher } from '../network.ts'
+import { Watcher } from '../network/start.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 
 export interface StatusResult extends NetworkSummary {

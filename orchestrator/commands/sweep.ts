@@ -11,7 +11,7 @@ import { expandSweep, compileScenario, type SweepCell } from '../scenario/compil
 import { runScenario } from './run.ts'
 import { Progress } from '../progress.ts'
 import { UsageError } from '../errors.ts'
-import { newRunId } from '../launch.ts'
+import { newRunId } from '../network/launch.ts'
 import { formatDuration } from '../units.ts'
 import type { Verdict } from '../analysis/verdict.ts'
 

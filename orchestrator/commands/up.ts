@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto'
 import { newSeed } from '../../node/contract/rng.ts'
 import type { PeerConfig } from '../../node/contract/config.ts'
-import { planNetwork, type NetworkOptions } from '../network-plan.ts'
+import { planNetwork, type NetworkOptions } from '../network/plan.ts'
 import { Progress } from '../progress.ts'
-import { launch, interruptible, newRunId } from '../launch.ts'
+import { launch, interruptible, newRunId } from '../network/launch.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 import type { RuntimeKind } from '../runtime/runtime.ts'
 

@@ -6,15 +6,15 @@
  * list (after a `--scale` change) and keeps the logs collected so far.
  */
 import type Docker from 'dockerode'
-import { RunDir, setCurrentRun } from '../run-dir.ts'
+import { RunDir, setCurrentRun } from '../run/dir.ts'
 import { UsageError } from '../errors.ts'
-import { writeNetworkFile, type NetworkFile } from '../network-file.ts'
-import type { PeerPlan } from '../network-plan.ts'
+import { writeNetworkFile, type NetworkFile } from '../network/spec-file.ts'
+import type { PeerPlan } from '../network/plan.ts'
 import { dockerClient, selfName } from './docker/engine.ts'
 import { writeDockerState } from './docker/state.ts'
 import { checkDocker, detectCompose } from './docker/preflight.ts'
 import { LOGIN_SERVICE, NAME_LABEL, ROLE_LABEL } from './compose-file.ts'
-import { openJournal } from '../journal.ts'
+import { openJournal } from '../run/journal.ts'
 
 const PROJECT_LABEL = 'com.docker.compose.project'
 

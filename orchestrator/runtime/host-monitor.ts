@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { loadavg, cpus } from 'node:os'
-import type { Journal } from '../journal.ts'
+import type { Journal } from '../run/journal.ts'
 
 export interface CpuTimes { busy: number, total: number }
 

@@ -2,7 +2,7 @@
  * The runtime of a run, by name: `--runtime` at `up`/`run`, recorded in
  * run.json and read back by every later command (status, storm, down, ...).
  */
-import type { RunDir } from '../run-dir.ts'
+import type { RunDir } from '../run/dir.ts'
 import { UsageError } from '../errors.ts'
 import { RUNTIME_KINDS, type Runtime, type RuntimeKind } from './runtime.ts'
 import { LocalRuntime } from './local.ts'

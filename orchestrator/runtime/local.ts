@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
 import { runningNames, type EndpointRequest, type Endpoint, type ProcessSpec, type ProcessStatus, type Runtime, type StopOutcome, type TeardownResult } from './runtime.ts'
 import { localEndpoint } from './local-addresses.ts'
-import { type RunDir, writeJsonAtomic } from '../run-dir.ts'
+import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
 
 /**

@@ -6,7 +6,7 @@
  * explaining why it exited, and tearing the whole run down. Storms, scenarios
  * and analysis talk only to this interface.
  */
-import type { Journal } from '../journal.ts'
+import type { Journal } from '../run/journal.ts'
 
 export const RUNTIME_KINDS = ['local', 'compose', 'swarm'] as const
 export type RuntimeKind = typeof RUNTIME_KINDS[number]

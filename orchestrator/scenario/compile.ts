@@ -11,7 +11,7 @@
  * same in every cell, so a larger storm share hits a superset of the peers a
  * smaller one hits, and the boundary between outcomes is not blurred by chance.
  */
-import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type NetworkPlan } from '../network-plan.ts'
+import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type NetworkPlan } from '../network/plan.ts'
 import type { PeerConfig } from '../../node/contract/config.ts'
 import { UsageError } from '../errors.ts'
 import { parseTargetSpec, withFraction, formatTargetSpec } from '../storm/targets.ts'

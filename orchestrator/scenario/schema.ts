@@ -30,7 +30,7 @@
  *                 loginRatePerS), `trials` runs per cell
  */
 import { z } from 'zod'
-import { PEERS_MAX } from '../network-plan.ts'
+import { PEERS_MAX } from '../network/plan.ts'
 import { formatDuration } from '../units.ts'
 import type { PeerConfig, ConfigKey } from '../../node/contract/config.ts'
 import { durationField, shareField, bootDelayField } from '../storm/fields.ts'

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { FIXTURES, FIXTURES_DIR } from '../fixtures/analysis/make-fixtures.ts'
 import { generate } from '../fixtures/analysis/emit.ts'
 import { parseEventLine } from '../../node/contract/events.ts'
-import { RunMeta } from '../../orchestrator/run-dir.ts'
+import { RunMeta } from '../../orchestrator/run/dir.ts'
 
 for (const spec of FIXTURES) {
   test(`fixture ${spec.name}: the committed logs are what the generator writes (deterministic, no drift)`, async () => {

@@ -13,7 +13,7 @@ import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
 import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
 import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CONFIG_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
 import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
-import { RunDir } from '../../orchestrator/run-dir.ts'
+import { RunDir } from '../../orchestrator/run/dir.ts'
 
 const TEXT = readFileSync(COMPOSE_PATH, 'utf8')
 const SPEC = parse(TEXT) as ComposeSpec

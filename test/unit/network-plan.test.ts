@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LOGIN_NAME, PEERS_MAX, endpointRequests, peerName, planNetwork } from '../../orchestrator/network-plan.ts'
+import { LOGIN_NAME, PEERS_MAX, endpointRequests, peerName, planNetwork } from '../../orchestrator/network/plan.ts'
 import { LOGIN_PORT, localEndpoint, peerIp } from '../../orchestrator/runtime/local-addresses.ts'
 
 const usage = { name: 'UsageError' }

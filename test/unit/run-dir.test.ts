@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { listRuns } from '../../orchestrator/run-dir.ts'
+import { listRuns } from '../../orchestrator/run/dir.ts'
 
 test('listRuns names only run folders (with run.json), not the compile cache or sweep folders', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'patchday-listruns-'))

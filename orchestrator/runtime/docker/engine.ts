@@ -6,8 +6,8 @@
  * so that it works without any record (an orchestrator killed mid-storm).
  */
 import Docker from 'dockerode'
-import type { RunDir } from '../../run-dir.ts'
-import type { Journal } from '../../journal.ts'
+import type { RunDir } from '../../run/dir.ts'
+import type { Journal } from '../../run/journal.ts'
 import { RuntimeError } from '../../errors.ts'
 import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome, TeardownResult } from '../runtime.ts'
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'

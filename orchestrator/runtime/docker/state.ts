@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { type RunDir, writeJsonAtomic } from '../../run-dir.ts'
+import { type RunDir, writeJsonAtomic } from '../../run/dir.ts'
 import { RuntimeError } from '../../errors.ts'
 
 export const DockerState = z.object({

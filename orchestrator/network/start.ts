@@ -5,15 +5,15 @@
  * together would thrash a 2-core host for minutes).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ProcessSpec, Runtime } from './runtime/runtime.ts'
-import type { NetworkPlan } from './network-plan.ts'
-import type { RunDir } from './run-dir.ts'
-import { LogTailer } from './logs/tail.ts'
-import type { PeerEvent } from '../node/contract/events.ts'
-import { NetworkState, type NetworkSummary } from './analysis/state.ts'
-import { NotSteadyError, RuntimeError } from './errors.ts'
-import type { Progress } from './progress.ts'
-import { formatDuration } from './units.ts'
+import type { ProcessSpec, Runtime } from '../runtime/runtime.ts'
+import type { NetworkPlan } from './plan.ts'
+import type { RunDir } from '../run/dir.ts'
+import { LogTailer } from '../logs/tail.ts'
+import type { PeerEvent } from '../../node/contract/events.ts'
+import { NetworkState, type NetworkSummary } from '../analysis/state.ts'
+import { NotSteadyError, RuntimeError } from '../errors.ts'
+import type { Progress } from '../progress.ts'
+import { formatDuration } from '../units.ts'
 
 export const POLL_MS = 250
 /** How often start-up asks the runtime for processes that died before booting. */

@@ -4,13 +4,13 @@
  * (provisioned at start), boot as supernodes with `slots` client slots and a
  * request budget scaled to match, and never self-protect or crash.
  */
-import type { PeerConfig } from '../node/contract/config.ts'
-import { defaultSetting } from '../node/contract/config.ts'
-import { runningNames, type Runtime } from './runtime/runtime.ts'
-import type { RunDir } from './run-dir.ts'
-import { readNetworkFile, specFor, writeNetworkFile } from './network-file.ts'
-import type { Journal } from './journal.ts'
-import { UsageError } from './errors.ts'
+import type { PeerConfig } from '../../node/contract/config.ts'
+import { defaultSetting } from '../../node/contract/config.ts'
+import { runningNames, type Runtime } from '../runtime/runtime.ts'
+import type { RunDir } from '../run/dir.ts'
+import { readNetworkFile, specFor, writeNetworkFile } from './spec-file.ts'
+import type { Journal } from '../run/journal.ts'
+import { UsageError } from '../errors.ts'
 
 export async function injectSupernodes (run: RunDir, runtime: Runtime, journal: Journal, count: number, slots: number): Promise<string[]> {
   const network = await readNetworkFile(run)

@@ -4,16 +4,16 @@
  * the runtime and journalled. Used by `patchday storm` and by scenario runs.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { runningNames, type Runtime } from './runtime/runtime.ts'
-import type { RunDir } from './run-dir.ts'
-import type { Journal } from './journal.ts'
-import type { NetworkFile } from './network-file.ts'
-import { specFor } from './network-file.ts'
-import type { NetworkState } from './analysis/state.ts'
-import { planStorm, scalePlan, summarizePlan, type StormSpec, type StormPlan } from './storm/plan.ts'
-import { executeStorm, type StormResult } from './storm/execute.ts'
-import type { TargetPeer } from './storm/targets.ts'
-import type { Progress } from './progress.ts'
+import { runningNames, type Runtime } from '../runtime/runtime.ts'
+import type { RunDir } from '../run/dir.ts'
+import type { Journal } from '../run/journal.ts'
+import type { NetworkFile } from '../network/spec-file.ts'
+import { specFor } from '../network/spec-file.ts'
+import type { NetworkState } from '../analysis/state.ts'
+import { planStorm, scalePlan, summarizePlan, type StormSpec, type StormPlan } from './plan.ts'
+import { executeStorm, type StormResult } from './execute.ts'
+import type { TargetPeer } from './targets.ts'
+import type { Progress } from '../progress.ts'
 
 /** How long the engine's events are still journalled after a storm's last op. */
 const EVENTS_TAIL_MS = 1000

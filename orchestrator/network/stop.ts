@@ -1,6 +1,6 @@
 /** `patchday down`: stop and remove everything of a run through its runtime, with or without records. */
-import type { RunDir } from '../run-dir.ts'
-import { openJournal } from '../journal.ts'
+import type { RunDir } from '../run/dir.ts'
+import { openJournal } from '../run/journal.ts'
 import { openRuntime } from '../runtime/index.ts'
 import type { Runtime, TeardownResult } from '../runtime/runtime.ts'
 

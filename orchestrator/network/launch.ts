@@ -2,20 +2,20 @@
  * Launching a run: folder, provisioning, run.json and network.json, then the
  * network through the runtime, watched until steady. Shared by `up` and `run`.
  */
-import type { PeerConfig } from '../node/contract/config.ts'
-import type { NetworkPlan } from './network-plan.ts'
-import { RunDir, setCurrentRun } from './run-dir.ts'
+import type { PeerConfig } from '../../node/contract/config.ts'
+import type { NetworkPlan } from './plan.ts'
+import { RunDir, setCurrentRun } from '../run/dir.ts'
 import { provision } from './provision.ts'
-import { startNetwork, describe } from './network.ts'
-import { openRuntime } from './runtime/index.ts'
-import type { Runtime, RuntimeKind } from './runtime/runtime.ts'
-import { openJournal, type Journal } from './journal.ts'
-import { HostMonitor } from './runtime/host-monitor.ts'
-import type { Progress } from './progress.ts'
-import { formatDuration } from './units.ts'
-import { stopRun } from './commands/down.ts'
-import { allSpecs, specFor, writeNetworkFile, type NetworkFile } from './network-file.ts'
-import type { NetworkSummary } from './analysis/state.ts'
+import { startNetwork, describe } from './start.ts'
+import { openRuntime } from '../runtime/index.ts'
+import type { Runtime, RuntimeKind } from '../runtime/runtime.ts'
+import { openJournal, type Journal } from '../run/journal.ts'
+import { HostMonitor } from '../runtime/host-monitor.ts'
+import type { Progress } from '../progress.ts'
+import { formatDuration } from '../units.ts'
+import { stopRun } from './stop.ts'
+import { allSpecs, specFor, writeNetworkFile, type NetworkFile } from './spec-file.ts'
+import type { NetworkSummary } from '../analysis/state.ts'
 
 export interface LaunchArgs {
   runsDir: string

@@ -4,11 +4,11 @@
  * is running again by then. Restarts are journalled as storm ops of the pseudo
  * storm `crash-restart`, so the timeline shows them beside the faults.
  */
-import type { PeerEvent } from '../node/contract/events.ts'
-import type { Rng } from '../node/contract/rng.ts'
-import { runningNames, type ProcessControl, type ProcessSpec } from './runtime/runtime.ts'
-import type { Journal } from './journal.ts'
-import { sampleBootDelay, type BootDelay } from './storm/boot-delay.ts'
+import type { PeerEvent } from '../../node/contract/events.ts'
+import type { Rng } from '../../node/contract/rng.ts'
+import { runningNames, type ProcessControl, type ProcessSpec } from '../runtime/runtime.ts'
+import type { Journal } from '../run/journal.ts'
+import { sampleBootDelay, type BootDelay } from './boot-delay.ts'
 
 export class CrashRestarter {
   private readonly due = new Map<string, number>()

@@ -3,7 +3,7 @@
  * and format as the peers', so that one timeline shows faults and their effects.
  */
 import { pino } from 'pino'
-import type { EventName, EventPayloads } from '../node/contract/events.ts'
+import type { EventName, EventPayloads } from '../../node/contract/events.ts'
 
 export interface Journal {
   event: <E extends EventName>(ev: E, fields: EventPayloads[E], msg?: string) => void

@@ -3,10 +3,10 @@
  * exist, which are bootstrap supernodes, their capacity class. Every runtime
  * starts the same plan; where each process listens is the runtime's choice.
  */
-import { createRng } from '../node/contract/rng.ts'
-import { defaultSetting, type PeerConfig } from '../node/contract/config.ts'
-import { UsageError } from './errors.ts'
-import type { EndpointRequest } from './runtime/runtime.ts'
+import { createRng } from '../../node/contract/rng.ts'
+import { defaultSetting, type PeerConfig } from '../../node/contract/config.ts'
+import { UsageError } from '../errors.ts'
+import type { EndpointRequest } from '../runtime/runtime.ts'
 
 export const PEERS_MAX = 5000
 export const LOGIN_NAME = 'login'

@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile, rename, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
-import { RunNotFoundError } from './errors.ts'
+import { RunNotFoundError } from '../errors.ts'
 
 export const RunMeta = z.object({
   version: z.literal(1),

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { configToEnv, type PeerConfig } from '../node/contract/config.ts'
-import { endpointRequest, type NetworkPlan, type PeerPlan } from './network-plan.ts'
+import { configToEnv, type PeerConfig } from '../../node/contract/config.ts'
+import { endpointRequest, type NetworkPlan, type PeerPlan } from './plan.ts'
 import { loginSettings, peerSettings, type Provisioned } from './provision.ts'
-import { type RunDir, writeJsonAtomic } from './run-dir.ts'
-import type { ProcessSpec, Runtime } from './runtime/runtime.ts'
-import { RuntimeError } from './errors.ts'
+import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
+import type { ProcessSpec, Runtime } from '../runtime/runtime.ts'
+import { RuntimeError } from '../errors.ts'
 
 export interface NetworkFile {
   version: 1
