@@ -8,10 +8,10 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { rmSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { cli, tempRunsDir, eventually, ROOT } from '../helpers/cli.ts'
+import { cli, tempRunsDir, eventually, ROOT, BIN } from '../helpers/cli.ts'
 import { readTimeline } from '../../orchestrator/logs/tail.ts'
 import { detectCompose } from '../../orchestrator/runtime/docker/preflight.ts'
 import type { PeerEvent } from '../../node/contract/events.ts'
@@ -73,6 +73,14 @@ test('compose: 20 peer containers come up, half are stormed through the engine, 
   const rep = await cli(runsDir, ['report', '--json'])
   assert.equal(rep.code, 0, rep.stderr)
 
+  // The orchestrator dies mid-storm (SIGKILL: no cleanup of its own); `down` still removes everything by label.
+  const orphan = spawn(process.execPath, [BIN, 'storm', '--share', '0.5', '--window', '30s', '--boot-delay', '20s'], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, stdio: 'ignore' })
+  await eventually('the second storm stopping peers', 60_000, async () => {
+    const ev = await readTimeline(logs)
+    const second = ev.filter(e => e.ev === 'storm.plan')[1]
+    return second !== undefined && ev.some(e => e.ev === 'storm.op' && e.op === 'stop' && e.status === 'ok' && e.time > second.time) ? true : undefined
+  })
+  orphan.kill('SIGKILL')
   const down = await cli(runsDir, ['down', '--grace', '2s'])
   assert.equal(down.code, 0, down.stderr)
   assert.deepEqual(await leftovers(`patchday.run=${runId}`), { containers: 0, networks: 0, volumes: 0 })
