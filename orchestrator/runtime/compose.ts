@@ -21,13 +21,17 @@ import type { ProcessSpec, Runtime, TeardownResult } from './runtime.ts'
 import { CONTAINER_CONFIG_DIR, ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
 import { DockerRuntimeBase, dockerClient, selfName } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
-import { dockerPreflight, checkSubnetFree, DockerPreflightError, type ComposeInfo } from './docker/preflight.ts'
+import { dockerPreflight, checkSubnetFree, formatIpv4, parseCidr, DockerPreflightError, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
 const SUBNET_POOL = Array.from({ length: 16 }, (_, k) => `10.213.${k * 16}.0/20`)
 /** Compose's own parallelism (containers created at once), like Testground's start limit. */
 const COMPOSE_PARALLEL_LIMIT = '8'
+/** Pinned addresses start after the gateway (.1). */
+const PINNED_FIRST_HOST = 2
+/** Containers reconnected at once while their addresses are pinned. */
+const PIN_PARALLEL_MAX = 16
 /** Compose output kept per call (errors quote it). */
 const COMPOSE_OUTPUT_MAX = 64_000
 
@@ -116,9 +120,33 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     const env: Record<string, Record<string, string>> = {}
     for (const s of specs) env[hostnameOf(containers[s.name] as string)] = { ...s.env, PATCHDAY_LAB_SUBNET: subnet }
     await writeJsonAtomic(this.envFile, env)
+    await this.pinAddresses(specs.map(sp => ({ name: sp.name, id: containers[sp.name] as string, service: serviceOf(sp.name, bootstrap) })), subnet, created)
     const done = { ...state, containers }
     await writeDockerState(this.run, done)
     this.remember(done)
+  }
+
+  /**
+   * Every container keeps one address for the whole run, as a process keeps its
+   * loopback address: Docker gives a restarted container whatever address is
+   * free, and peers whose host caches hold the old one would reach another
+   * peer there (a failed handshake, not a missing peer), a lab artefact that
+   * would decide storms. Compose cannot pin replicas' addresses, so each
+   * container is reconnected to the lab network with a fixed one before it starts.
+   */
+  private async pinAddresses (members: Array<{ name: string, id: string, service: string }>, subnet: string, created: Docker.ContainerInfo[]): Promise<void> {
+    const cidr = parseCidr(subnet)
+    if (cidr === null) throw new RuntimeError(`bad lab subnet ${subnet}`)
+    if (members.length + PINNED_FIRST_HOST >= 2 ** (32 - cidr.prefix) - 1) throw new RuntimeError(`subnet ${subnet} is too small for ${members.length} containers`)
+    const networkName = Object.keys(created[0]?.NetworkSettings.Networks ?? {})[0]
+    if (networkName === undefined) throw new RuntimeError('compose created the containers on no network')
+    const network = this.docker.getNetwork(networkName)
+    for (let i = 0; i < members.length; i += PIN_PARALLEL_MAX) {
+      await Promise.all(members.slice(i, i + PIN_PARALLEL_MAX).map(async (m, j) => {
+        await network.disconnect({ Container: m.id, Force: true })
+        await network.connect({ Container: m.id, EndpointConfig: { IPAMConfig: { IPv4Address: formatIpv4(cidr.base + PINNED_FIRST_HOST + i + j) }, Aliases: [m.service] } })
+      }))
+    }
   }
 
   /** An injection gives a reserve peer new settings after prepare: its env.json entry follows. */
@@ -178,6 +206,11 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     if (left > 0) throw new RuntimeError(`${left} containers, networks or volumes labelled ${label} are still there after teardown`)
     return { stopped: running - swept.killed, killed: swept.killed, strays: s === null ? swept.removed : 0, removed: before }
   }
+}
+
+/** The compose service a process runs in: its own for the login server and bootstrap supernodes, else `peer`. */
+function serviceOf (name: string, ownService: readonly string[]): string {
+  return name === LOGIN_SERVICE || ownService.includes(name) ? name : PEER_SERVICE
 }
 
 /** Docker's default hostname of a container: the first 12 characters of its id. */
