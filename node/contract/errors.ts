@@ -2,6 +2,8 @@
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  /** Bad configuration is bad input: the orchestrator's CLI exits with this (it reads `exitCode` of any error). */
+  readonly exitCode = 2
   readonly variable: string
   constructor (variable: string, value: string | undefined, why: string) {
     super(value === undefined ? `${variable} ${why}` : `${variable}=${JSON.stringify(value)}: ${why}`)

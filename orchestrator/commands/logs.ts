@@ -3,10 +3,14 @@
  * peer, role and event, optionally followed and pretty-printed (pino-pretty, in
  * this process: the peers only ever write JSON).
  */
+import type { Command } from 'commander'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prettyFactory } from 'pino-pretty'
-import type { RunDir } from '../run/dir.ts'
+import { resolveRun, type RunDir } from '../run/dir.ts'
 import { LogTailer, mergeByTime, parseAnyLine, type LogLine } from '../logs/tail.ts'
+import { parseCount } from '../units.ts'
+import { defineCommand } from './command.ts'
+import { list, runsDir } from './options.ts'
 
 export interface LogFilter {
   peers?: string[]
@@ -55,3 +59,32 @@ export async function logs (run: RunDir, a: LogsArgs): Promise<number> {
   }
   return count
 }
+
+interface LogsOptions { run?: string, peer?: string[], role?: string[], event?: string[], tail?: string, follow: boolean, pretty: boolean }
+
+export const logsCommand = defineCommand({
+  name: 'logs',
+  description: 'every process\'s log merged into one timeline (JSON lines; --pretty for people)',
+  options: cmd => cmd
+    .option('--run <id>', 'run id (default: the current run)')
+    .option('--peer <names>', 'only these peers (comma list, e.g. p-017,login)', list)
+    .option('--role <roles>', 'only these roles (client, supernode, login, orchestrator)', list)
+    .option('--event <names>', 'only these events (comma list; attach.* matches a prefix)', list)
+    .option('--tail <n>', 'only the last N lines of the history')
+    .option('-f, --follow', 'keep printing new lines until interrupted', false)
+    .option('--pretty', 'pretty-print with pino-pretty', false),
+  action: async (o: LogsOptions, cmd: Command) => {
+    const run = await resolveRun(runsDir(cmd), o.run)
+    const stop = new AbortController()
+    process.once('SIGINT', () => { stop.abort() })
+    const filter = { ...(o.peer !== undefined ? { peers: o.peer } : {}), ...(o.role !== undefined ? { roles: o.role } : {}), ...(o.event !== undefined ? { events: o.event } : {}) }
+    await logs(run, {
+      filter,
+      follow: o.follow,
+      pretty: o.pretty,
+      signal: stop.signal,
+      write: (t) => { process.stdout.write(t) },
+      ...(o.tail !== undefined ? { tail: parseCount(o.tail, '--tail', 1, 100_000_000) } : {})
+    })
+  }
+})

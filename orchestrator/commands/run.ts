@@ -3,6 +3,7 @@
  * observation, report, down. The seed is printed first; the same seed and
  * scenario give the same network, plans and peer randomness.
  */
+import type { Command } from 'commander'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRng } from '../../node/contract/rng.ts'
 import { loadScenarioFile, type LoadedScenario } from '../scenario/load.ts'
@@ -19,6 +20,8 @@ import { writeReport, formatSummary, type Report, type ReportInit } from '../ana
 import { formatDuration } from '../units.ts'
 import type { StormResult } from '../storm/execute.ts'
 import type { RuntimeKind } from '../runtime/runtime.ts'
+import { defineCommand } from './command.ts'
+import { runsDir, runtimeOption, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
 
 export interface RunArgs {
   runsDir: string
@@ -114,3 +117,37 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
     return { runId, seed: loaded.seed, report, expect: c.expect ?? null, loaded }
   })
 }
+
+interface RunOptions extends StartupOptions, RuntimeOption { seed?: string, runId?: string, keep: boolean, check: boolean, json: boolean }
+
+export const runCommand = defineCommand({
+  name: 'run',
+  description: 'run a scenario: up, warm-up, storms and injections, observation, report, down',
+  options: cmd => {
+    cmd
+      .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/skype-2007.yaml')
+      .option('--seed <seed>', 'override the scenario\'s seed (printed either way)')
+      .option('--run-id <id>', 'name of the run folder')
+    withRuntimeOption(cmd)
+    withStartupOptions(cmd, 'start-up deadline')
+    return cmd
+      .option('--keep', 'leave the network running after the report', false)
+      .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`', false)
+      .option('--json', 'print report.json\'s headline fields as JSON', false)
+  },
+  action: async (file: string, o: RunOptions, cmd: Command) => {
+    const r = await runScenario({
+      runsDir: runsDir(cmd),
+      file,
+      runtime: runtimeOption(o),
+      ...startupOptions(o),
+      keep: o.keep,
+      quiet: o.json,
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.runId !== undefined ? { runId: o.runId } : {})
+    })
+    const headline = { runId: r.runId, seed: r.seed, verdict: r.report.verdict, expect: r.expect, recoveryS: r.report.recoveryS, reasons: r.report.reasons, amplification: r.report.amplification, hostSaturated: r.report.host.hostSaturated }
+    process.stdout.write(o.json ? JSON.stringify(headline) + '\n' : `${r.runId} ${r.report.verdict}${r.expect !== null ? ` (expected ${r.expect})` : ''}\n`)
+    if (o.check && r.expect !== null && r.expect !== r.report.verdict) process.exitCode = 3
+  }
+})

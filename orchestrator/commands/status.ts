@@ -1,9 +1,12 @@
 /** `patchday status`: the network's state, folded from the event logs and checked against the runtime. */
-import type { RunDir } from '../run/dir.ts'
+import type { Command } from 'commander'
+import { resolveRun, type RunDir } from '../run/dir.ts'
 import { openRuntime } from '../runtime/index.ts'
 import { runningNames } from '../runtime/runtime.ts'
 import { Watcher } from '../network/start.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
+import { defineCommand } from './command.ts'
+import { runsDir } from './options.ts'
 
 export interface StatusResult extends NetworkSummary {
   runId: string
@@ -41,3 +44,17 @@ export function formatStatus (s: StatusResult): string {
   if (s.supernodeList.length > 0) lines.push('', 'supernode  clients', ...s.supernodeList.map(x => `${x.peer.padEnd(10)} ${x.clients}`))
   return lines.join('\n')
 }
+
+interface StatusOptions { run?: string, json: boolean }
+
+export const statusCommand = defineCommand({
+  name: 'status',
+  description: 'online / attaching / offline peers, supernodes and clients per supernode, read from the event logs',
+  options: cmd => cmd
+    .option('--run <id>', 'run id (default: the current run)')
+    .option('--json', 'print JSON (fields: peers, online, attaching, booting, offline, supernodes, ...)', false),
+  action: async (o: StatusOptions, cmd: Command) => {
+    const s = await status(await resolveRun(runsDir(cmd), o.run))
+    process.stdout.write(o.json ? JSON.stringify(s) + '\n' : formatStatus(s) + '\n')
+  }
+})

@@ -4,16 +4,19 @@
  * and a phase diagram of recovered / degraded / metastable: sweep.json and
  * sweep.html in runs/<sweep-id>/.
  */
+import type { Command } from 'commander'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadScenarioFile } from '../scenario/load.ts'
 import { expandSweep, compileScenario, type SweepCell } from '../scenario/compile.ts'
 import { runScenario } from './run.ts'
 import { Progress } from '../progress.ts'
-import { UsageError } from '../errors.ts'
+import { UsageError, interruption } from '../errors.ts'
 import { newRunId } from '../network/launch.ts'
-import { formatDuration } from '../units.ts'
+import { formatDuration, parseCount } from '../units.ts'
 import type { Verdict } from '../analysis/verdict.ts'
+import { defineCommand } from './command.ts'
+import { runsDir, startupOptions, withStartupOptions, type StartupOptions } from './options.ts'
 
 export interface SweepArgs {
   runsDir: string
@@ -70,7 +73,8 @@ export async function sweep (a: SweepArgs): Promise<{ dir: string, result: Sweep
       row.recoveryS = r.report.recoveryS
       row.hostSaturated = r.report.host.hostSaturated
     } catch (err) {
-      if ((err as Error).message === 'interrupted') throw err
+      // Ctrl-C ends the sweep, not just this run.
+      if (interruption(err) !== undefined) throw err
       row.error = `${(err as Error).name}: ${(err as Error).message}`
     }
     progress.line(`  -> ${row.verdict}${row.recoveryS !== null ? `, recovery ${row.recoveryS.toFixed(1)} s` : ''}${row.hostSaturated === true ? ' (host saturated)' : ''}${row.error !== undefined ? ` ${row.error}` : ''}`)
@@ -125,3 +129,27 @@ ${rowsHtml}</table>
 ${detail}</table></body></html>
 `
 }
+
+interface SweepOptions extends StartupOptions { seed?: string, limit?: string }
+
+export const sweepCommand = defineCommand({
+  name: 'sweep',
+  description: 'run a scenario\'s sweep (storm share x load, repeated trials) into a table and a phase diagram',
+  options: cmd => {
+    cmd
+      .argument('<scenario>', 'scenario file with a sweep: section, e.g. scenarios/sweep-2007.yaml')
+      .option('--seed <seed>', 'override the scenario\'s seed')
+      .option('--limit <n>', 'run only the first N runs of the sweep')
+    return withStartupOptions(cmd, 'start-up deadline of each run')
+  },
+  action: async (file: string, o: SweepOptions, cmd: Command) => {
+    const r = await sweep({
+      runsDir: runsDir(cmd),
+      file,
+      ...startupOptions(o),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.limit !== undefined ? { limit: parseCount(o.limit, '--limit', 1, 10_000) } : {})
+    })
+    process.stdout.write(`${r.dir}/sweep.html\n`)
+  }
+})

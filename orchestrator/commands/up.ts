@@ -1,12 +1,17 @@
 /** `patchday up`: provision a run, start the login server and N peers, return once steady. */
+import type { Command } from 'commander'
 import { randomBytes } from 'node:crypto'
 import { newSeed } from '../../node/contract/rng.ts'
 import type { PeerConfig } from '../../node/contract/config.ts'
-import { planNetwork, type NetworkOptions } from '../network/plan.ts'
+import { planNetwork, PEERS_MAX, type NetworkOptions } from '../network/plan.ts'
 import { Progress } from '../progress.ts'
 import { launch, interruptible, newRunId } from '../network/launch.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 import type { RuntimeKind } from '../runtime/runtime.ts'
+import { UsageError } from '../errors.ts'
+import { parseCount, parseShare } from '../units.ts'
+import { defineCommand } from './command.ts'
+import { collect, runsDir, runtimeOption, settingsFrom, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
 
 export interface UpArgs {
   runsDir: string
@@ -42,3 +47,56 @@ export async function up (a: UpArgs): Promise<UpResult> {
     return { runId, seed, summary: l.summary, elapsedMs: l.elapsedMs }
   })
 }
+
+interface UpOptions extends StartupOptions, RuntimeOption {
+  peers: string
+  seed?: string
+  runId?: string
+  bootstrap?: string
+  capableShare: string
+  set: string[]
+  steadyShare: string
+  keepOnFailure: boolean
+  json: boolean
+}
+
+export const upCommand = defineCommand({
+  name: 'up',
+  description: 'start the login server and N peer processes on this machine; returns once the network is steady',
+  options: cmd => {
+    cmd
+      .requiredOption('--peers <n>', `number of peers (1..${PEERS_MAX})`)
+      .option('--seed <seed>', 'seed for every random choice (printed when not given)')
+      .option('--run-id <id>', 'name of the run folder (default: time and seed)')
+      .option('--bootstrap <n>', 'bootstrap supernodes (default: enough slots for all peers plus 20%)')
+      .option('--capable-share <x>', 'share of peers eligible for supernode election (0..1)', '0.3')
+      .option('--set <key=value>', 'a peer setting for every peer, e.g. slotsMax=20 (repeatable; see docs/config.md)', collect, [])
+      .option('--steady-share <x>', 'share of peers online that counts as steady (0..1)', '0.95')
+    withRuntimeOption(cmd)
+    withStartupOptions(cmd, 'give up (and stop everything) when not steady by then')
+    return cmd
+      .option('--keep-on-failure', 'leave the processes running when start-up fails (for inspection)', false)
+      .option('--json', 'print the result as JSON', false)
+  },
+  action: async (o: UpOptions, cmd: Command) => {
+    // Checked in this order, so that an error names the first bad option.
+    const args: UpArgs = {
+      runsDir: runsDir(cmd),
+      peers: parseCount(o.peers, '--peers', 1, PEERS_MAX),
+      settings: settingsFrom(o.set),
+      capableShare: parseShare(o.capableShare, '--capable-share'),
+      steadyShare: parseShare(o.steadyShare, '--steady-share'),
+      ...startupOptions(o),
+      keepOnFailure: o.keepOnFailure,
+      json: o.json,
+      runtime: runtimeOption(o),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.runId !== undefined ? { runId: o.runId } : {}),
+      ...(o.bootstrap !== undefined ? { bootstrap: parseCount(o.bootstrap, '--bootstrap', 1, PEERS_MAX) } : {})
+    }
+    if (args.seed !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(args.seed)) throw new UsageError('--seed: letters, digits, . _ - only (1..64)')
+    const r = await up(args)
+    if (args.json) process.stdout.write(JSON.stringify({ runId: r.runId, seed: r.seed, elapsedMs: r.elapsedMs, ...r.summary }) + '\n')
+    else process.stdout.write(`${r.runId}\n`)
+  }
+})

@@ -16,6 +16,7 @@ import { formatDuration } from '../units.ts'
 import { stopRun } from './stop.ts'
 import { allSpecs, specFor, writeNetworkFile, type NetworkFile } from './spec-file.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
+import { InterruptedError } from '../errors.ts'
 
 export interface LaunchArgs {
   runsDir: string
@@ -105,10 +106,10 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   }
 }
 
-/** SIGINT/SIGTERM abort the signal while `work` runs (and are released after). */
+/** SIGINT/SIGTERM abort the signal (reason: an InterruptedError) while `work` runs (and are released after). */
 export async function interruptible<T> (work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctl = new AbortController()
-  const onSignal = (): void => { ctl.abort(new Error('interrupted')) }
+  const onSignal = (): void => { ctl.abort(new InterruptedError()) }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {

@@ -1,5 +1,6 @@
 /** Named errors of scenarios. Tests assert `name` and the structured fields, never message text. */
 import { formatPath } from '../storm/fields.ts'
+import { PatchdayError } from '../errors.ts'
 
 export interface ScenarioIssue {
   /** Path into the scenario (['storms', 0, 'shape']); an unknown key's path ends with the key. */
@@ -18,8 +19,9 @@ export function formatIssue (issue: ScenarioIssue, file?: string): string {
 }
 
 /** A scenario that is not valid; every issue found, each naming its path (and line). */
-export class ScenarioError extends Error {
+export class ScenarioError extends PatchdayError {
   override name = 'ScenarioError'
+  override readonly exitCode = 2
   readonly issues: ScenarioIssue[]
   readonly file: string | undefined
   constructor (issues: ScenarioIssue[], file?: string) {

@@ -1,8 +1,10 @@
 /** Named errors of storm planning. Tests assert `name` and `part`, never message text. */
+import { PatchdayError } from '../errors.ts'
 
 /** A target spec that does not parse or does not resolve; `part` is the offending term. */
-export class TargetSpecError extends Error {
+export class TargetSpecError extends PatchdayError {
   override name = 'TargetSpecError'
+  override readonly exitCode = 2
   readonly part: string
   constructor (part: string, why: string) {
     super(`target spec ${JSON.stringify(part)}: ${why}`)
@@ -11,8 +13,9 @@ export class TargetSpecError extends Error {
 }
 
 /** A storm spec (shape, boot delay, durations) that is not valid; `part` names the field or text. */
-export class StormSpecError extends Error {
+export class StormSpecError extends PatchdayError {
   override name = 'StormSpecError'
+  override readonly exitCode = 2
   readonly part: string
   constructor (part: string, why: string) {
     super(`${part}: ${why}`)

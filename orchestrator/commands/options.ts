@@ -1,0 +1,62 @@
+/** Option helpers shared by the commands: declarations, their parsers, and the global `--runs-dir`. */
+import type { Command } from 'commander'
+import { parseSetting, type PeerConfig } from '../../node/contract/config.ts'
+import { defaultRunsDir } from '../run/dir.ts'
+import { parseRuntimeKind } from '../runtime/index.ts'
+import type { RuntimeKind } from '../runtime/runtime.ts'
+import { UsageError } from '../errors.ts'
+import { parseCount, parseDuration } from '../units.ts'
+
+/** A repeatable option's parser: every value, in order. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** A comma list's parser: `a, b,,c` is ['a', 'b', 'c']. */
+export const list = (value: string): string[] => value.split(',').map(s => s.trim()).filter(s => s !== '')
+
+/** `--set key=value` pairs as peer settings (each checked as the peer would check its variable). */
+export function settingsFrom (pairs: string[]): Partial<PeerConfig> {
+  const out: Record<string, unknown> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq < 1) throw new UsageError(`--set expects key=value, got ${JSON.stringify(pair)}`)
+    const [key, value] = parseSetting(pair.slice(0, eq), pair.slice(eq + 1))
+    out[key] = value
+  }
+  return out as Partial<PeerConfig>
+}
+
+/** What `withStartupOptions` declares, as commander hands it over. */
+export interface StartupOptions { timeout: string, bootingMax: string }
+
+/** Declares `--timeout` (with its help text) and `--booting-max`: every command that brings a network up takes both. */
+export function withStartupOptions (cmd: Command, timeoutHelp: string): Command {
+  return cmd
+    .option('--timeout <duration>', timeoutHelp, '5m')
+    .option('--booting-max <n>', 'processes booting at once', '8')
+}
+
+/** `--timeout` and `--booting-max`, parsed. */
+export function startupOptions (o: StartupOptions): { deadlineMs: number, bootingMax: number } {
+  return { deadlineMs: parseDuration(o.timeout, '--timeout'), bootingMax: parseCount(o.bootingMax, '--booting-max', 1, 256) }
+}
+
+/** What `withRuntimeOption` declares. */
+export interface RuntimeOption { runtime: string }
+
+const RUNTIME_HELP = 'where the processes run: local (processes on this machine), compose (a container each, Docker Compose), swarm (a Docker Swarm stack)'
+
+/** Declares `--runtime <kind>` (default local). */
+export function withRuntimeOption (cmd: Command): Command {
+  return cmd.option('--runtime <kind>', RUNTIME_HELP, 'local')
+}
+
+/** `--runtime`, parsed. */
+export function runtimeOption (o: RuntimeOption): RuntimeKind {
+  return parseRuntimeKind(o.runtime)
+}
+
+/** The program's global `--runs-dir`, else PATCHDAY_RUNS_DIR or ./runs. */
+export function runsDir (cmd: Command): string {
+  const o = cmd.optsWithGlobals<{ runsDir?: string }>()
+  return o.runsDir ?? defaultRunsDir()
+}
