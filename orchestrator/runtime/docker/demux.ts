@@ -2,7 +2,7 @@
  * The pure half of reading a container's log through the Docker Engine API
  * (`GET /containers/{id}/logs?timestamps=1`): the stdcopy frame demuxer, Docker's
  * RFC3339Nano timestamps, and the per-stream line assembler that applies the
- * dedupe rule and joins the pieces of long lines. No I/O: logs.ts feeds bytes in.
+ * dedupe rule and joins the pieces of long lines. No I/O: logs-response.ts feeds bytes in.
  *
  * What this rests on (measured on engine 20.10 with the json-file driver, and
  * moby's daemon/logger/copier.go):
