@@ -19,7 +19,11 @@ const runId = 'swarm-smoke'
 after(async () => {
   await cli(runsDir, ['down', '--run', runId, '--grace', '1s'])
   // Leave only a swarm this test created (the pool is ours, apart from the host's routes).
-  if (initialised) execFileSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' })
+  if (initialised) {
+    execFileSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' })
+    // swarm init made the bridge its tasks reach the host through; it outlives the swarm.
+    execFileSync('docker', ['network', 'rm', 'docker_gwbridge'], { stdio: 'ignore' })
+  }
   rmSync(runsDir, { recursive: true, force: true })
 })
 
