@@ -19,9 +19,9 @@ import { writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
 import type { ProcessSpec, Runtime, TeardownResult } from './runtime.ts'
 import { CONTAINER_CONFIG_DIR, ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
-import { DockerRuntimeBase, dockerClient, selfName } from './docker/engine.ts'
+import { DockerRuntimeBase, chooseSubnet, dockerClient, selfName } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
-import { dockerPreflight, checkSubnetFree, formatIpv4, parseCidr, DockerPreflightError, type ComposeInfo } from './docker/preflight.ts'
+import { dockerPreflight, formatIpv4, parseCidr, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
@@ -62,20 +62,6 @@ export async function composeCall<T> (what: string, call: () => Promise<T>): Pro
   }
 }
 
-async function chooseSubnet (docker: Docker): Promise<string> {
-  const forced = process.env.PATCHDAY_SUBNET
-  if (forced !== undefined && forced !== '') return forced
-  for (const subnet of SUBNET_POOL) {
-    try {
-      await checkSubnetFree(docker, subnet)
-      return subnet
-    } catch (err) {
-      if (!(err instanceof DockerPreflightError) || err.code !== 'subnet-in-use') throw err
-    }
-  }
-  throw new DockerPreflightError('subnet-in-use', `every /20 of 10.213.0.0/16 is taken by a route of this host or a Docker network: set PATCHDAY_SUBNET to a free private subnet (e.g. 10.214.0.0/20)`)
-}
-
 export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   readonly name = 'compose'
   readonly restartMode = 'container'
@@ -90,7 +76,7 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
 
   async prepare (specs: ProcessSpec[]): Promise<void> {
     const image = process.env.PATCHDAY_IMAGE ?? IMAGE_DEFAULT
-    const subnet = await chooseSubnet(this.docker)
+    const subnet = await chooseSubnet(this.docker, SUBNET_POOL, '10.213.0.0/16')
     const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet, containers: specs.length })
     const bootstrap = specs.filter(s => s.role === 'bootstrap').map(s => s.name)
     // Peers and the reserve (created, started only by an injection) are replicas of `peer`.
@@ -172,24 +158,9 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     return this.names.get(c.id) ?? null
   }
 
-  private async loadNames (): Promise<void> {
+  protected override async refreshNames (): Promise<void> {
     const s = await this.stateOrNull()
     this.names = s === null ? null : new Map(Object.entries(s.containers).map(([name, id]) => [id, name]))
-  }
-
-  override async list (): ReturnType<DockerRuntimeBase['list']> {
-    await this.loadNames()
-    return await super.list()
-  }
-
-  override async syncLogs (): Promise<void> {
-    await this.loadNames()
-    await super.syncLogs()
-  }
-
-  override async collectLogs (signal: AbortSignal): Promise<void> {
-    await this.loadNames()
-    await super.collectLogs(signal)
   }
 
   async teardown (graceMs: number): Promise<TeardownResult> {

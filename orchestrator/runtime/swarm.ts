@@ -24,9 +24,9 @@ import { writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
 import type { ProcessSpec, Runtime, TeardownResult } from './runtime.ts'
 import { ENV_FILE_NAME, LOGIN_SERVICE, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
-import { DockerRuntimeBase, dockerClient } from './docker/engine.ts'
+import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
-import { checkDocker, checkDockerCli, checkImage, checkPeerCount, checkSubnetFree, DockerPreflightError } from './docker/preflight.ts'
+import { checkDocker, checkDockerCli, checkImage, checkPeerCount, DockerPreflightError } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
 import { projectName } from './compose.ts'
 
@@ -73,7 +73,7 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     await checkDocker(this.docker)
     await this.requireSwarm()
     await checkImage(this.docker, image)
-    const subnet = await this.chooseSubnet()
+    const subnet = await chooseSubnet(this.docker, SUBNET_POOL, '10.216.0.0/16')
     const bootstrap = specs.filter(s => s.role === 'bootstrap').map(s => s.name)
     // A reserve for injections would be started at deploy like every task: Swarm runs have none.
     const others = specs.filter(s => s.role === 'peer')
@@ -93,20 +93,6 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     await writeDockerState(this.run, state)
     this.remember(state)
     await dockerCli(['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', file, state.project])
-  }
-
-  private async chooseSubnet (): Promise<string> {
-    const forced = process.env.PATCHDAY_SUBNET
-    if (forced !== undefined && forced !== '') return forced
-    for (const subnet of SUBNET_POOL) {
-      try {
-        await checkSubnetFree(this.docker, subnet)
-        return subnet
-      } catch (err) {
-        if (!(err instanceof DockerPreflightError) || err.code !== 'subnet-in-use') throw err
-      }
-    }
-    throw new DockerPreflightError('subnet-in-use', 'every /20 of 10.216.0.0/16 is taken: set PATCHDAY_SUBNET to a free private subnet')
   }
 
   /** `peer-3` for the third replica, the service name for the others. */
@@ -157,19 +143,8 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     await super.start(spec)
   }
 
-  override async list (): ReturnType<DockerRuntimeBase['list']> {
+  protected override async refreshNames (): Promise<void> {
     await this.keys()
-    return await super.list()
-  }
-
-  override async syncLogs (): Promise<void> {
-    await this.keys()
-    await super.syncLogs()
-  }
-
-  override async collectLogs (signal: AbortSignal): Promise<void> {
-    await this.keys()
-    await super.collectLogs(signal)
   }
 
   async teardown (graceMs: number): Promise<TeardownResult> {

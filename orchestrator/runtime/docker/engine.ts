@@ -13,6 +13,7 @@ import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
 import { readDockerState, type DockerState } from './state.ts'
 import { DockerLogCollector } from './logs.ts'
+import { checkSubnetFree, DockerPreflightError } from './preflight.ts'
 
 /** Containers stopped or removed at once by teardown. */
 export const TEARDOWN_PARALLEL_MAX = 16
@@ -68,6 +69,9 @@ export abstract class DockerRuntimeBase {
   wiring (p: EndpointRequest): Record<string, string> {
     return { PATCHDAY_STATE_DIR: CONTAINER_STATE_DIR, PATCHDAY_LISTEN_IP: '0.0.0.0', PATCHDAY_ANNOUNCE_IP: 'auto', PATCHDAY_PORT: String(this.endpoint(p).port) }
   }
+
+  /** Hook: load what maps containers to peer names (called before every listing, log pass and event watch). */
+  protected async refreshNames (): Promise<void> {}
 
   /** The container of `name` now (Swarm replaces containers; compose keeps them). */
   protected abstract containerId (name: string): Promise<string | null>
@@ -131,6 +135,7 @@ export abstract class DockerRuntimeBase {
   protected abstract nameOf (c: { id: string, labels: Record<string, string>, name: string }): string | null
 
   async list (): Promise<ProcessStatus[]> {
+    await this.refreshNames()
     const label = await this.labelFilter()
     const all = await this.docker.listContainers({ all: true, filters: { label: [label] } })
     const out = new Map<string, ProcessStatus>()
@@ -154,14 +159,17 @@ export abstract class DockerRuntimeBase {
   }
 
   async syncLogs (): Promise<void> {
+    await this.refreshNames()
     await this.collector(await this.labelFilter()).sync()
   }
 
   async collectLogs (signal: AbortSignal): Promise<void> {
+    await this.refreshNames()
     await this.collector(await this.labelFilter()).follow(signal)
   }
 
   async watchEvents (journal: Pick<Journal, 'event'>, signal: AbortSignal): Promise<void> {
+    await this.refreshNames()
     const label = await this.labelFilter()
     const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [label], event: ['start', 'die'] } }) as NodeJS.ReadableStream & { destroy: () => void }
     const onAbort = (): void => { stream.destroy() }
@@ -271,6 +279,21 @@ export function demuxText (buf: Buffer): string {
     i += 8 + len
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+/** The first /20 of `pool` that no route of this host and no Docker network uses, or PATCHDAY_SUBNET when set. */
+export async function chooseSubnet (docker: Docker, pool: readonly string[], what: string): Promise<string> {
+  const forced = process.env.PATCHDAY_SUBNET
+  if (forced !== undefined && forced !== '') return forced
+  for (const subnet of pool) {
+    try {
+      await checkSubnetFree(docker, subnet)
+      return subnet
+    } catch (err) {
+      if (!(err instanceof DockerPreflightError) || err.code !== 'subnet-in-use') throw err
+    }
+  }
+  throw new DockerPreflightError('subnet-in-use', `every /20 of ${what} is taken by a route of this host or a Docker network: set PATCHDAY_SUBNET to a free private subnet`)
 }
 
 /** The name a standalone container gives itself (PATCHDAY_PEER with `{hostname}`), from its environment. */
