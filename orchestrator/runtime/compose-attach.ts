@@ -11,9 +11,9 @@ import { UsageError } from '../errors.ts'
 import { writeNetworkFile, type NetworkFile } from '../network/spec-file.ts'
 import type { PeerPlan } from '../network/plan.ts'
 import { dockerClient, selfName } from './docker/engine.ts'
-import { writeDockerState } from './docker/state.ts'
+import { readDockerState, writeDockerState } from './docker/state.ts'
 import { checkDocker, detectCompose } from './docker/preflight.ts'
-import { LOGIN_SERVICE, NAME_LABEL, ROLE_LABEL } from './compose-file.ts'
+import { LOGIN_SERVICE, NAME_LABEL, ROLE_LABEL, RUN_LABEL } from './compose-file.ts'
 import { openJournal } from '../run/journal.ts'
 
 const PROJECT_LABEL = 'com.docker.compose.project'
@@ -49,6 +49,15 @@ export async function adoptComposeProject (a: AttachArgs): Promise<Adopted> {
   if (a.project === undefined && projects.length === 0) throw new UsageError('no patchday containers found: start a network with `docker compose up -d --scale peer=N`')
   if (a.project === undefined && projects.length > 1) throw new UsageError(`several compose projects run patchday containers (${projects.join(', ')}): pick one with --project`)
   const project = a.project ?? projects[0] as string
+  // A network `patchday up --runtime compose` started has its run folder already: attaching makes it current.
+  const runLabel = all.find(c => c.Labels[PROJECT_LABEL] === project)?.Labels[RUN_LABEL]
+  if (runLabel !== undefined && a.runId === undefined) {
+    const own = new RunDir(a.runsDir, runLabel)
+    if ((await readDockerState(own))?.project === project) {
+      await setCurrentRun(a.runsDir, runLabel)
+      return { run: own, project, peers: (await own.readMeta()).peers.length }
+    }
+  }
   const found = await members(docker, project)
   const login = found.find(m => m.name === LOGIN_SERVICE)
   const peers = found.filter(m => m.role !== 'login')
