@@ -13,6 +13,7 @@ import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
 import { readDockerState, type DockerState } from './state.ts'
 import { DockerLogCollector } from './logs.ts'
+import { FrameDemuxer } from './demux.ts'
 import { checkSubnetFree, DockerPreflightError } from './preflight.ts'
 
 /** Containers stopped or removed at once by teardown. */
@@ -201,7 +202,6 @@ export abstract class DockerRuntimeBase {
     if (c === null) return `no container for ${name}`
     const info = await c.inspect()
     const buf = await c.logs({ stdout: false, stderr: true, tail: EXPLAIN_LINES, follow: false }) as unknown as Buffer
-    // Multiplexed frames: an 8-byte header per frame; keep the text.
     const text = demuxText(buf)
     const last = text.trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
     const why = `container ${info.Name.replace(/^\//, '')} ${info.State.Status}, exit code ${info.State.ExitCode}${info.State.OOMKilled ? ' (out of memory)' : ''}`
@@ -269,16 +269,9 @@ export function parseEngineEvent (line: string): EngineEvent | null {
   return { id: v.Actor?.ID ?? v.id ?? '', action, atMs: Math.round((v.timeNano ?? 0) / 1e6), ...(code !== undefined ? { exitCode: Number(code) } : {}), labels }
 }
 
-/** The text of a multiplexed (non-TTY) log buffer: 8-byte frame headers dropped. */
+/** The text of a multiplexed (non-TTY) log buffer, frame headers dropped. */
 export function demuxText (buf: Buffer): string {
-  const parts: Buffer[] = []
-  let i = 0
-  while (i + 8 <= buf.length) {
-    const len = buf.readUInt32BE(i + 4)
-    parts.push(buf.subarray(i + 8, i + 8 + len))
-    i += 8 + len
-  }
-  return Buffer.concat(parts).toString('utf8')
+  return Buffer.concat(new FrameDemuxer().push(buf).map(f => f.payload)).toString('utf8')
 }
 
 /** The first /20 of `pool` that no route of this host and no Docker network uses, or PATCHDAY_SUBNET when set. */
