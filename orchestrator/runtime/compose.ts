@@ -26,8 +26,15 @@ import { IMAGE_DEFAULT } from './docker/image.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
 const SUBNET_POOL = Array.from({ length: 16 }, (_, k) => `10.213.${k * 16}.0/20`)
-/** Compose's own parallelism (containers created at once), like Testground's start limit. */
-const COMPOSE_PARALLEL_LIMIT = '8'
+/**
+ * Compose's own parallelism. Compose v1 takes a slot per service and then one per container
+ * inside it from the same pool, so a limit below the number of services deadlocks (measured:
+ * 26 services with a limit of 8 hung after 5 containers). Containers are only created by
+ * compose here (starts are ours, paced), so a high limit costs little.
+ */
+const COMPOSE_PARALLEL_LIMIT = '512'
+/** Replicas of `peer` created per compose call. */
+const SCALE_STEP = 64
 /** Pinned addresses start after the gateway (.1). */
 const PINNED_FIRST_HOST = 2
 /** Containers reconnected at once while their addresses are pinned. */
@@ -89,7 +96,12 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     const state: DockerState = { version: 1, kind: 'compose', project: projectName(this.run.runId), label: `${RUN_LABEL}=${this.run.runId}`, compose: info.kind, composeFile: 'compose.yaml', workingDir: this.run.root, subnet, image, containers: {}, attached: false, configDir: this.configDir }
     await writeDockerState(this.run, state)
     this.remember(state)
-    await composeCall('up --no-start', async () => await compose.upAll({ ...composeOptions(state), commandOptions: ['--no-start', ['--scale', `${PEER_SERVICE}=${others.length}`]] }))
+    // In steps, each creating the next replicas: fewer containers per call for Compose v1's threads
+    // (one per container; docker/compose#6705, #8161 report hangs at a few hundred).
+    for (let n = Math.min(SCALE_STEP, others.length); ; n = Math.min(n + SCALE_STEP, others.length)) {
+      await composeCall('up --no-start', async () => await compose.upAll({ ...composeOptions(state), commandOptions: ['--no-start', ['--scale', `${PEER_SERVICE}=${n}`]] }))
+      if (n >= others.length) break
+    }
     // Replicas of `peer` take the plan's other processes in order of their container number.
     const created = await this.docker.listContainers({ all: true, filters: { label: [state.label] } })
     const byService = (svc: string): Docker.ContainerInfo[] => created.filter(c => c.Labels['com.docker.compose.service'] === svc)
