@@ -180,11 +180,15 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     const label = await this.labelFilter()
     const running = (await this.docker.listContainers({ filters: { label: [label] } })).length
     const before = await this.leftovers()
-    if (s !== null && s.composeFile !== null) {
-      // Compose first (it knows the project); the label sweep then catches whatever it missed or never knew.
-      await composeCall('down', async () => await compose.downAll({ ...composeOptions(s), commandOptions: ['-v', '--remove-orphans', ['-t', String(Math.ceil(graceMs / 1000))]] }))
-    }
+    // Our own sweep first, a bounded number of containers at a time: Compose v1 stops every
+    // container at once and timed out on 300 of them (its HTTP timeout is 60 s).
     const swept = await this.sweep(label, graceMs)
+    if (s !== null && s.composeFile !== null) {
+      // Then compose, which knows the project, for whatever it made that carries no label of ours.
+      await composeCall('down', async () => await compose.downAll({ ...composeOptions(s), commandOptions: ['-v', '--remove-orphans', ['-t', String(Math.ceil(graceMs / 1000))]] }))
+        .catch((err: unknown) => { process.stderr.write(`patchday: ${(err as Error).message}; continuing with the label sweep\n`) })
+      await this.sweep(label, graceMs)
+    }
     const left = await this.leftovers()
     if (left > 0) throw new RuntimeError(`${left} containers, networks or volumes labelled ${label} are still there after teardown`)
     return { stopped: running - swept.killed, killed: swept.killed, strays: s === null ? swept.removed : 0, removed: before }

@@ -229,11 +229,18 @@ export abstract class DockerRuntimeBase {
       }))
     }
     for (const n of await this.docker.listNetworks({ filters: { label: [label] } })) {
+      const net = this.docker.getNetwork(n.Id)
       try {
-        await this.docker.getNetwork(n.Id).remove()
+        await net.remove()
         removed++
       } catch (err) {
-        if (statusCode(err) !== 404) throw err
+        if (statusCode(err) === 404) continue
+        if (statusCode(err) !== 403) throw err
+        // Endpoints left behind by containers removed while compose was stopping them: cut them loose.
+        const info = await net.inspect() as { Containers?: Record<string, { Name?: string }> }
+        for (const [id, c] of Object.entries(info.Containers ?? {})) await net.disconnect({ Container: c.Name ?? id, Force: true })
+        await net.remove()
+        removed++
       }
     }
     const vols = await this.docker.listVolumes({ filters: { label: [label] } })
