@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prettyFactory } from 'pino-pretty'
 import { resolveRun, type RunDir } from '../run/dir.ts'
+import { openRuntime } from '../runtime/index.ts'
 import { LogTailer, mergeByTime, parseAnyLine, type LogLine } from '../logs/tail.ts'
 import { parseCount } from '../units.ts'
 import { defineCommand } from './command.ts'
@@ -78,6 +79,10 @@ export const logsCommand = defineCommand({
     const stop = new AbortController()
     process.once('SIGINT', () => { stop.abort() })
     const filter = { ...(o.peer !== undefined ? { peers: o.peer } : {}), ...(o.role !== undefined ? { roles: o.role } : {}), ...(o.event !== undefined ? { events: o.event } : {}) }
+    // Containers print to Docker: bring the run's log files up to date, and keep them so while following.
+    const runtime = await openRuntime(run)
+    await runtime.syncLogs()
+    const collecting = o.follow ? runtime.collectLogs(stop.signal) : Promise.resolve()
     await logs(run, {
       filter,
       follow: o.follow,
@@ -86,5 +91,7 @@ export const logsCommand = defineCommand({
       write: (t) => { process.stdout.write(t) },
       ...(o.tail !== undefined ? { tail: parseCount(o.tail, '--tail', 1, 100_000_000) } : {})
     })
+    stop.abort()
+    await collecting
   }
 })

@@ -12,7 +12,7 @@ import { RuntimeError } from '../../errors.ts'
 import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome, TeardownResult } from '../runtime.ts'
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
 import { readDockerState, type DockerState } from './state.ts'
-import { DockerLogCollector } from './logs.ts'
+import { DockerLogCollector, DockerLogsLockedError } from './logs.ts'
 import { FrameDemuxer } from './demux.ts'
 import { checkSubnetFree, DockerPreflightError } from './preflight.ts'
 
@@ -159,14 +159,25 @@ export abstract class DockerRuntimeBase {
     })
   }
 
+  /** One collector per logs folder: while another command's collector follows (a storm in another shell), it keeps the files current. */
   async syncLogs (): Promise<void> {
     await this.refreshNames()
-    await this.collector(await this.labelFilter()).sync()
+    try {
+      await this.collector(await this.labelFilter()).sync()
+    } catch (err) {
+      if (!(err instanceof DockerLogsLockedError)) throw err
+    }
   }
 
   async collectLogs (signal: AbortSignal): Promise<void> {
     await this.refreshNames()
-    await this.collector(await this.labelFilter()).follow(signal)
+    try {
+      await this.collector(await this.labelFilter()).follow(signal)
+    } catch (err) {
+      if (!(err instanceof DockerLogsLockedError)) throw err
+      // Another command's collector follows already; this one has nothing to add until it is told to stop.
+      if (!signal.aborted) await new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    }
   }
 
   async watchEvents (journal: Pick<Journal, 'event'>, signal: AbortSignal): Promise<void> {
