@@ -18,8 +18,8 @@ import type { RunDir } from '../run/dir.ts'
 import { writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
 import type { ProcessSpec, Runtime, TeardownResult } from './runtime.ts'
-import { CONTAINER_CONFIG_DIR, ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
-import { DockerRuntimeBase, chooseSubnet, dockerClient, selfName } from './docker/engine.ts'
+import { ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
+import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
 import { dockerPreflight, formatIpv4, parseCidr, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
@@ -205,4 +205,3 @@ export function hostnameOf (containerId: string): string {
   return containerId.slice(0, 12)
 }
 
-export { CONTAINER_CONFIG_DIR, selfName }
