@@ -14,26 +14,25 @@
  *   hostname, so that every replica of `peer` can be a different peer of the plan.
  */
 import { stringify } from 'yaml'
+import { LOGIN_PORT, PEER_PORT } from './local-addresses.ts'
+import { LOGIN_NODE_FLAGS, PEER_NODE_FLAGS } from './local.ts'
 
 export const PEER_SERVICE = 'peer'
 export const LOGIN_SERVICE = 'login'
-export const LOGIN_PORT = 4000
-export const PEER_PORT = 4001
+export { LOGIN_PORT, PEER_PORT }
 /** Inside every container: the peer's state (identity, host cache, boot count) lives in its writable layer. */
 export const CONTAINER_STATE_DIR = '/state'
 /** Inside every container: the run's config folder (env.json), bind-mounted read-only. */
 export const CONTAINER_CONFIG_DIR = '/patchday/config'
 export const ENV_FILE_NAME = 'env.json'
 export const LAB_NETWORK = 'lab'
-/** Node flags of peers (a small young generation: a third less memory each); the login server keeps V8's defaults. */
-export const PEER_COMMAND = ['node', '--max-semi-space-size=1', '--v8-pool-size=0', '/app/peer.mjs']
-export const LOGIN_COMMAND = ['node', '/app/peer.mjs']
+/** The same Node flags as local peers and login server (runtime/local.ts). */
+export const PEER_COMMAND = ['node', ...PEER_NODE_FLAGS, '/app/peer.mjs']
+export const LOGIN_COMMAND = ['node', ...LOGIN_NODE_FLAGS, '/app/peer.mjs']
 /** Label on every container, network and volume of a run. */
 export const RUN_LABEL = 'patchday.run'
 export const ROLE_LABEL = 'patchday.role'
 export const NAME_LABEL = 'patchday.name'
-/** Containers of a bridge network: a Linux bridge holds 1023 ports (moby/moby#44973). */
-export const BRIDGE_CONTAINERS_MAX = 1000
 /** A standalone network's bootstrap supernodes: 3 x slotsMax clients before the election must add more. */
 export const STANDALONE_BOOTSTRAP = 3
 export const STANDALONE_SUBNET = '10.212.0.0/20'
