@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the offline base image patchday/node-base:22 without any registry: a root filesystem
 # holding the project's own Node 22 binary (node_modules/.bin/node, installed by `npm ci` from
-# the npm package `node`), the shared libraries ldd lists for it, /etc/passwd and /etc/group
+# the npm package `node`), the shared libraries ldd lists for it (and for sh and sleep, below), /etc/passwd and /etc/group
 # with root and node (1000:1000), /tmp and /home/node, imported with `docker import`.
 # It stands in for node:22-bookworm-slim on machines that cannot pull (CI, this lab):
 #   npm run docker:base && PATCHDAY_BASE_IMAGE=patchday/node-base:22 npm run docker:build
-# There is no shell in it: only node. Works from any cwd; PATCHDAY_BASE_TAG overrides the tag.
+# Besides node it holds only /bin/sh (the host's dash) and sleep, which docker/supervise.sh (the
+# process restart mode) needs. Works from any cwd; PATCHDAY_BASE_TAG overrides the tag.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +30,7 @@ START_NS=$(date +%s%N)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/patchday-base.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 R="$WORK/root"
-mkdir -p "$R/usr/local/bin" "$R/etc" "$R/tmp" "$R/home/node" "$R/root" "$R/dev" "$R/proc" "$R/sys"
+mkdir -p "$R/usr/local/bin" "$R/bin" "$R/etc" "$R/tmp" "$R/home/node" "$R/root" "$R/dev" "$R/proc" "$R/sys"
 chmod 1777 "$R/tmp"
 chmod 700 "$R/root"
 
@@ -40,10 +41,18 @@ else
   echo "docker/base-image.sh: strip not found (binutils): node is copied with its debug info" >&2
 fi
 
-# Every library ldd resolves, plus the loader, at the path the binary asks for (the loader's
-# path is written into the ELF header; libraries are found in the default dirs). cp -L copies
-# the file a symlink points to, under the name ldd printed.
-LIBS="$(ldd "$NODE_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)"
+# docker/supervise.sh runs on POSIX sh (dash, as in node:22-bookworm-slim) and needs sleep.
+SH_BIN="$(readlink -f "$(command -v dash || command -v sh)")"
+SLEEP_BIN="$(readlink -f "$(command -v sleep)")"
+[ -x "$SH_BIN" ] || fail "no dash or sh on this host to copy into the image"
+[ -x "$SLEEP_BIN" ] || fail "no sleep on this host to copy into the image"
+cp "$SH_BIN" "$R/bin/sh"
+cp "$SLEEP_BIN" "$R/bin/sleep"
+
+# Every library ldd resolves for them, plus the loader, at the path the binary asks for (the
+# loader's path is written into the ELF header; libraries are found in the default dirs). cp -L
+# copies the file a symlink points to, under the name ldd printed.
+LIBS="$(ldd "$NODE_BIN" "$SH_BIN" "$SLEEP_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u)"
 [ -n "$LIBS" ] || fail "ldd listed no libraries for $NODE_BIN"
 for lib in $LIBS; do
   [ -e "$lib" ] || fail "ldd names $lib for $NODE_BIN, but it does not exist"

@@ -108,8 +108,8 @@ export interface EventPayloads {
   'net.down': { stopped: number, killed: number }
   /** Orchestrator: a network started by `docker compose up` was adopted (`patchday attach`). */
   'net.attach': { project: string, peers: number }
-  /** Orchestrator: the container engine's own record of a container event (Docker's die/start times), beside the storm journal. */
-  'runtime.event': { target: string, action: 'start' | 'die', atMs: number, exitCode?: number }
+  /** Orchestrator: the runtime's own record of a start or death (Docker's, or the in-container supervisor's in process restart mode), beside the storm journal. */
+  'runtime.event': { target: string, action: 'start' | 'die', atMs: number, exitCode?: number, scope?: 'container' | 'process' }
   /** Orchestrator: a scenario's phases on the timeline (warm-up, storm, observation). */
   'run.phase': { phase: 'warmup' | 'storm' | 'observe' | 'done', scenario: string }
   /** Orchestrator: the storm journal (Jepsen-style: each op invoked, then ok or failed). */

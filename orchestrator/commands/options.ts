@@ -2,8 +2,8 @@
 import type { Command } from 'commander'
 import { parseSetting, type PeerConfig } from '../../node/contract/config.ts'
 import { defaultRunsDir } from '../run/dir.ts'
-import { parseRuntimeKind } from '../runtime/index.ts'
-import type { RuntimeKind } from '../runtime/runtime.ts'
+import { checkRestartMode, parseRestartMode, parseRuntimeKind } from '../runtime/index.ts'
+import type { RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { UsageError } from '../errors.ts'
 import { parseCount, parseDuration } from '../units.ts'
 
@@ -41,13 +41,23 @@ export function startupOptions (o: StartupOptions): { deadlineMs: number, bootin
 }
 
 /** What `withRuntimeOption` declares. */
-export interface RuntimeOption { runtime: string }
+export interface RuntimeOption { runtime: string, restartMode?: string }
 
 const RUNTIME_HELP = 'where the processes run: local (processes on this machine), compose (a container each, Docker Compose), swarm (a Docker Swarm stack)'
 
 /** Declares `--runtime <kind>` (default local). */
 export function withRuntimeOption (cmd: Command): Command {
-  return cmd.option('--runtime <kind>', RUNTIME_HELP, 'local')
+  return cmd
+    .option('--runtime <kind>', RUNTIME_HELP, 'local')
+    .option('--restart-mode <mode>', RESTART_MODE_HELP)
+}
+
+const RESTART_MODE_HELP = 'what a storm restarts with --runtime compose: container (docker stop/start, the default) or process (the peer process inside its running container: as fast as local restarts)'
+
+/** `--restart-mode`, parsed and checked against `--runtime` (undefined: the runtime's default). */
+export function restartModeOption (o: RuntimeOption): RestartMode | undefined {
+  if (o.restartMode === undefined) return undefined
+  return checkRestartMode(runtimeOption(o), parseRestartMode(o.restartMode))
 }
 
 /** `--runtime`, parsed. */

@@ -8,7 +8,7 @@ import { RunDir, setCurrentRun } from '../run/dir.ts'
 import { provision } from './provision.ts'
 import { startNetwork, describe } from './start.ts'
 import { openRuntime } from '../runtime/index.ts'
-import type { Runtime, RuntimeKind } from '../runtime/runtime.ts'
+import type { RestartMode, Runtime, RuntimeKind } from '../runtime/runtime.ts'
 import { openJournal, type Journal } from '../run/journal.ts'
 import { HostMonitor } from '../runtime/host-monitor.ts'
 import type { Progress } from '../progress.ts'
@@ -31,6 +31,8 @@ export interface LaunchArgs {
   rampUpMs?: number
   /** Where the processes run (default local). */
   runtime?: RuntimeKind
+  /** Container runtimes: restart containers or the peer process inside them. */
+  restartMode?: RestartMode
   signal?: AbortSignal
 }
 
@@ -61,7 +63,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
   await run.create()
   const kind = a.runtime ?? 'local'
-  const runtime = await openRuntime(run, kind)
+  const runtime = await openRuntime(run, kind, a.restartMode)
   const provisioned = await provision(run, plan, runtime)
   const network: NetworkFile = { version: 1, plan, provisioned, perPeer: a.perPeer }
   await writeNetworkFile(run, network)
@@ -70,6 +72,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
     runId: a.runId,
     seed: plan.seed,
     runtime: runtime.name,
+    restartMode: runtime.restartMode,
     createdAt: new Date().toISOString(),
     timeScale: plan.settings.timeScale ?? 1,
     peers: plan.peers.map(p => ({ name: p.name, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),

@@ -17,6 +17,8 @@ export const RunMeta = z.object({
   runId: z.string(),
   seed: z.string(),
   runtime: z.string(),
+  /** Container runtimes: whether storms restart containers or the peer process inside them (absent: the runtime's only mode). */
+  restartMode: z.enum(['container', 'process']).optional(),
   createdAt: z.string(),
   timeScale: z.number(),
   peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),

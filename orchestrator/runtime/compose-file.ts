@@ -25,6 +25,10 @@ export const CONTAINER_STATE_DIR = '/state'
 /** Inside every container: the run's config folder (env.json), bind-mounted read-only. */
 export const CONTAINER_CONFIG_DIR = '/patchday/config'
 export const ENV_FILE_NAME = 'env.json'
+/** Inside every container of a process-restart run: the supervisors' state files, bind-mounted read-write. */
+export const CONTAINER_CTL_DIR = '/patchday/ctl'
+/** The in-container supervisor of the process restart mode (docker/supervise.sh, copied by the Dockerfile). */
+export const SUPERVISOR_COMMAND = ['/bin/sh', '/app/supervise.sh']
 export const LAB_NETWORK = 'lab'
 /** The same Node flags as local peers and login server (runtime/local.ts). */
 export const PEER_COMMAND = ['node', ...PEER_NODE_FLAGS, '/app/peer.mjs']
@@ -72,6 +76,8 @@ export interface RunComposeOptions {
   /** Swarm: a `deploy` section per service (replicas, restart policy, dnsrr). */
   swarm?: { peerReplicas: number }
   graceS?: number
+  /** Process restarts: every container runs its process under docker/supervise.sh, whose state files go to this host folder. */
+  supervised?: { ctlDir: string }
 }
 
 const GRACE_S_DEFAULT = 5
@@ -104,18 +110,23 @@ function labNetwork (subnet: string, runLabel: string, swarm: boolean): ComposeS
 /** runs/<id>/compose.yaml: every container's settings come from env.json by its hostname. */
 export function runCompose (o: RunComposeOptions): ComposeSpec {
   const graceS = o.graceS ?? GRACE_S_DEFAULT
-  const env = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` }
+  const env: Record<string, string> = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` }
   const volumes = [`${o.configDir}:${CONTAINER_CONFIG_DIR}:ro`]
+  const cmd = (c: string[]): string[] => (o.supervised === undefined ? c : [...SUPERVISOR_COMMAND, ...c])
+  if (o.supervised !== undefined) {
+    env.PATCHDAY_CTL_DIR = CONTAINER_CTL_DIR
+    volumes.push(`${o.supervised.ctlDir}:${CONTAINER_CTL_DIR}`)
+  }
   const swarm = o.swarm !== undefined
   // Swarm: one task per service for the well-known ones; names resolve to task IPs (dnsrr), restarts are ours.
   const deploy = (replicas: number): Record<string, unknown> => ({ replicas, endpoint_mode: 'dnsrr', restart_policy: { condition: 'none' } })
   const services: Record<string, ServiceSpec> = {}
-  services[LOGIN_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'login', name: LOGIN_SERVICE, command: LOGIN_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: LOGIN_SERVICE, deploy: deploy(1) } : {}) }
+  services[LOGIN_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'login', name: LOGIN_SERVICE, command: cmd(LOGIN_COMMAND), graceS }), environment: env, volumes, ...(swarm ? { hostname: LOGIN_SERVICE, deploy: deploy(1) } : {}) }
   for (const name of o.bootstrap) {
-    services[name] = { ...base({ image: o.image, runLabel: o.runId, role: 'supernode', name, command: PEER_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: name, deploy: deploy(1) } : {}) }
+    services[name] = { ...base({ image: o.image, runLabel: o.runId, role: 'supernode', name, command: cmd(PEER_COMMAND), graceS }), environment: env, volumes, ...(swarm ? { hostname: name, deploy: deploy(1) } : {}) }
   }
   // Swarm names each replica's hostname by its slot, the key of its settings in env.json.
-  services[PEER_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'peer', name: PEER_SERVICE, command: PEER_COMMAND, graceS }), environment: env, volumes, ...(swarm ? { hostname: `${PEER_SERVICE}-{{.Task.Slot}}`, deploy: deploy(o.swarm?.peerReplicas ?? 0) } : {}) }
+  services[PEER_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'peer', name: PEER_SERVICE, command: cmd(PEER_COMMAND), graceS }), environment: env, volumes, ...(swarm ? { hostname: `${PEER_SERVICE}-{{.Task.Slot}}`, deploy: deploy(o.swarm?.peerReplicas ?? 0) } : {}) }
   return { services, networks: labNetwork(o.subnet, o.runId, swarm) }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { RunDir } from '../run/dir.ts'
 import { UsageError } from '../errors.ts'
-import { RUNTIME_KINDS, type Runtime, type RuntimeKind } from './runtime.ts'
+import { RESTART_MODES, RUNTIME_KINDS, type RestartMode, type Runtime, type RuntimeKind } from './runtime.ts'
 import { LocalRuntime } from './local.ts'
 import { ComposeRuntime } from './compose.ts'
 import { SwarmRuntime } from './swarm.ts'
@@ -15,17 +15,47 @@ export function parseRuntimeKind (value: string): RuntimeKind {
   return kind
 }
 
-type Factory = (run: RunDir) => Runtime
+export function parseRestartMode (value: string): RestartMode {
+  const mode = RESTART_MODES.find(k => k === value)
+  if (mode === undefined) throw new UsageError(`--restart-mode must be one of ${RESTART_MODES.join(', ')}, got ${JSON.stringify(value)}`)
+  return mode
+}
+
+/** The restart modes each runtime has; the first is its default. */
+const MODES: Record<RuntimeKind, readonly RestartMode[]> = {
+  local: ['process'],
+  compose: ['container', 'process'],
+  swarm: ['container']
+}
+
+/** `mode` for runtime `kind`, or a usage error saying which runtime has it. */
+export function checkRestartMode (kind: RuntimeKind, mode: RestartMode | undefined): RestartMode {
+  const modes = MODES[kind]
+  if (mode === undefined) return modes[0] as RestartMode
+  if (!modes.includes(mode)) {
+    const why = kind === 'local' ? 'local peers are processes, restarted as such' : kind === 'swarm' ? 'Swarm restarts tasks, which are containers' : ''
+    throw new UsageError(`--restart-mode ${mode} is not available with --runtime ${kind} (${why}); the compose runtime has both container and process`)
+  }
+  return mode
+}
+
+type Factory = (run: RunDir, restartMode: RestartMode) => Runtime
 const factories: Partial<Record<RuntimeKind, Factory>> = {
   local: run => new LocalRuntime(run),
-  compose: run => new ComposeRuntime(run),
+  compose: (run, restartMode) => new ComposeRuntime(run, { restartMode }),
   swarm: run => new SwarmRuntime(run)
 }
 
-/** The runtime `kind`, or the one recorded in the run's run.json. */
-export async function openRuntime (run: RunDir, kind?: RuntimeKind): Promise<Runtime> {
-  const k = kind ?? parseRuntimeKind((await run.readMeta()).runtime)
+/** The runtime `kind` (with `restartMode`), or the one recorded in the run's run.json. */
+export async function openRuntime (run: RunDir, kind?: RuntimeKind, restartMode?: RestartMode): Promise<Runtime> {
+  let k = kind
+  let mode = restartMode
+  if (k === undefined) {
+    const meta = await run.readMeta()
+    k = parseRuntimeKind(meta.runtime)
+    mode = meta.restartMode
+  }
   const factory = factories[k]
   if (factory === undefined) throw new UsageError(`runtime ${k} is not available in this build`)
-  return factory(run)
+  return factory(run, checkRestartMode(k, mode))
 }

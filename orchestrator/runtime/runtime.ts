@@ -11,6 +11,10 @@ import type { Journal } from '../run/journal.ts'
 export const RUNTIME_KINDS = ['local', 'compose', 'swarm'] as const
 export type RuntimeKind = typeof RUNTIME_KINDS[number]
 
+/** What a storm's stop and start act on: the peer process, or the whole container it runs in. */
+export const RESTART_MODES = ['container', 'process'] as const
+export type RestartMode = typeof RESTART_MODES[number]
+
 export interface ProcessSpec {
   /** Peer name in the run (`p-017`, `login`). */
   name: string
@@ -64,7 +68,7 @@ export interface Runtime {
   /** Local processes read files from the run folder; containers get identities derived from a lab secret. */
   readonly secrets: SecretsMode
   /** Restarts act on whole containers or on the peer process inside its container (reported with a storm). */
-  readonly restartMode: 'process' | 'container'
+  readonly restartMode: RestartMode
   endpoint: (p: EndpointRequest) => Endpoint
   /** The PATCHDAY_* wiring keys of a process (state dir, listen and announce addresses, secrets), part of its spec. */
   wiring: (p: EndpointRequest) => Record<string, string>

@@ -14,6 +14,8 @@ import { join } from 'node:path'
 import { cli, tempRunsDir, eventually, ROOT, BIN } from '../helpers/cli.ts'
 import { readTimeline } from '../../orchestrator/logs/tail.ts'
 import { detectCompose } from '../../orchestrator/runtime/docker/preflight.ts'
+import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
+import { RunDir } from '../../orchestrator/run/dir.ts'
 import type { PeerEvent } from '../../node/contract/events.ts'
 import { dockerSkipReason, leftovers } from './docker-helpers.ts'
 
@@ -82,6 +84,51 @@ test('compose: 20 peer containers come up, half are stormed through the engine, 
   })
   orphan.kill('SIGKILL')
   const down = await cli(runsDir, ['down', '--grace', '2s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.deepEqual(await leftovers(`patchday.run=${runId}`), { containers: 0, networks: 0, volumes: 0 })
+})
+
+test('compose --restart-mode process: a storm restarts the peer processes inside running containers, a killed process is seen and explained, down leaves nothing', { skip: skip ?? false, timeout: 600_000 }, async () => {
+  const runId = 'compose-process'
+  started.push(runId)
+  const up = await cli(runsDir, ['up', '--runtime', 'compose', '--restart-mode', 'process', '--peers', '10', '--seed', 'compose-p', '--run-id', runId, '--timeout', '4m', '--json'], 300_000)
+  assert.equal(up.code, 0, up.stderr)
+  const meta = JSON.parse(readFileSync(join(runsDir, runId, 'run.json'), 'utf8')) as { runtime: string, restartMode?: string }
+  assert.deepEqual([meta.runtime, meta.restartMode], ['compose', 'process'])
+  await eventually('all 10 online', 120_000, async () => { const s = await status(runId); return s.online === 10 ? s : undefined })
+  const containerIds = async (): Promise<string[]> => execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=patchday.run=${runId}`], { encoding: 'utf8' }).trim().split('\n').sort()
+  const before = await containerIds()
+
+  const storm = await cli(runsDir, ['storm', '--run', runId, '--share', '0.5', '--window', '4s', '--boot-delay', '1s', '--seed', 'half', '--json'], 300_000)
+  assert.equal(storm.code, 0, storm.stderr)
+  const r = JSON.parse(storm.stdout) as { ok: number, failed: number }
+  assert.deepEqual([r.ok, r.failed], [10, 0], 'five stops and five starts')
+  await eventually('every peer online again after the storm', 180_000, async () => { const s = await status(runId); return s.online === 10 ? s : undefined })
+  // The same containers ran through the storm: only the processes inside them restarted.
+  assert.deepEqual(await containerIds(), before, 'no container was stopped or replaced')
+  const events = await readTimeline(join(runsDir, runId, 'logs'))
+  const plan = events.find((e): e is PeerEvent<'storm.plan'> => e.ev === 'storm.plan')
+  assert.equal(plan?.restartMode, 'process')
+  const targets = new Set(events.filter((e): e is PeerEvent<'storm.op'> => e.ev === 'storm.op' && e.op === 'stop' && e.status === 'ok').map(e => e.target))
+  assert.equal(targets.size, 5)
+  for (const t of targets) {
+    assert.ok(events.some(e => e.peer === t && e.ev === 'shutdown' && e.inc === 1), `${t} shut down gracefully`)
+    assert.ok(events.some(e => e.peer === t && e.ev === 'online' && e.inc === 2), `${t} online in its second incarnation`)
+    // The supervisor's record of it, journalled beside the ops.
+    assert.ok(events.some(e => e.ev === 'runtime.event' && e.target === t && e.action === 'die' && e.scope === 'process' && e.exitCode === 0), `${t}: the supervisor reported a clean exit`)
+  }
+
+  // A power cut of one peer process: its container runs on, status counts the process as down and says why.
+  const victim = before[0] as string
+  execFileSync('docker', ['kill', '--signal', 'HUP', victim])
+  await eventually('the killed process counted as not running', 30_000, async () => { const s = await status(runId); return s.running === 10 ? s : undefined })
+  assert.equal((await containerIds()).length, 11, 'its container still runs')
+  const record = JSON.parse(readFileSync(join(runsDir, runId, 'docker.json'), 'utf8')) as { containers: Record<string, string> }
+  const victimName = Object.entries(record.containers).find(([, id]) => id === victim)?.[0] as string
+  const why = await new ComposeRuntime(new RunDir(runsDir, runId), { restartMode: 'process' }).explainExit(victimName)
+  assert.match(why, /^peer process exited with code 137 .*still running/)
+
+  const down = await cli(runsDir, ['down', '--run', runId, '--grace', '2s'])
   assert.equal(down.code, 0, down.stderr)
   assert.deepEqual(await leftovers(`patchday.run=${runId}`), { containers: 0, networks: 0, volumes: 0 })
 })

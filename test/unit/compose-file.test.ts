@@ -11,9 +11,11 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
 import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
-import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CONFIG_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
+import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
 import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
 import { RunDir } from '../../orchestrator/run/dir.ts'
+import { checkRestartMode, parseRestartMode } from '../../orchestrator/runtime/index.ts'
+import { UsageError } from '../../orchestrator/errors.ts'
 
 const TEXT = readFileSync(COMPOSE_PATH, 'utf8')
 const SPEC = parse(TEXT) as ComposeSpec
@@ -91,10 +93,36 @@ test('a run file: every service reads env.json from the mounted config folder; S
   assert.equal(swarm.networks.lab?.driver, 'overlay')
 })
 
+test('a process-restart run file: every process runs under the supervisor the image ships, with the state folder mounted read-write', () => {
+  const plain = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.213.0.0/20', bootstrap: ['p-001'], configDir: './config' })
+  const sup = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.213.0.0/20', bootstrap: ['p-001'], configDir: './config', supervised: { ctlDir: './ctl' } })
+  // The image copies docker/supervise.sh to the path the command names.
+  assert.match(readFileSync(new URL('../../docker/Dockerfile', import.meta.url), 'utf8'), new RegExp(`COPY docker/supervise.sh ${SUPERVISOR_COMMAND[1] as string}`))
+  assert.match(readFileSync(new URL('../../.dockerignore', import.meta.url), 'utf8'), /^!docker\/supervise\.sh$/m)
+  for (const [name, s] of Object.entries(sup.services)) {
+    const p = plain.services[name]
+    assert.deepEqual(s.command, [...SUPERVISOR_COMMAND, ...(p?.command ?? [])], name)
+    assert.equal(s.environment.PATCHDAY_CTL_DIR, CONTAINER_CTL_DIR)
+    assert.deepEqual(s.volumes, [`./config:${CONTAINER_CONFIG_DIR}:ro`, `./ctl:${CONTAINER_CTL_DIR}`])
+    // Still the orchestrator's alone to restart: Docker never restarts the container.
+    assert.equal(s.restart, 'no')
+  }
+})
+
 test('the compose runtime: well-known processes are dialled by service name, the rest announce themselves', () => {
   const rt = new ComposeRuntime(new RunDir('/nonexistent', 'r1'))
   assert.deepEqual(rt.endpoint({ name: LOGIN_SERVICE, group: 'login', index: 1, wellKnown: true }), { listenHost: '0.0.0.0', dialHost: LOGIN_SERVICE, port: LOGIN_PORT })
   assert.deepEqual(rt.endpoint({ name: 'p-001', group: 'peer', index: 1, wellKnown: true }), { listenHost: '0.0.0.0', dialHost: 'p-001', port: PEER_PORT })
   assert.equal(rt.endpoint({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).dialHost, null)
   assert.equal(rt.wiring({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).PATCHDAY_ANNOUNCE_IP, 'auto')
+})
+
+test('--restart-mode: compose has both modes, local only processes and Swarm only containers; anything else is a usage error', () => {
+  assert.equal(checkRestartMode('compose', undefined), 'container')
+  assert.equal(checkRestartMode('compose', 'process'), 'process')
+  assert.equal(checkRestartMode('local', undefined), 'process')
+  assert.equal(checkRestartMode('swarm', undefined), 'container')
+  assert.throws(() => checkRestartMode('local', 'container'), (e: Error) => e instanceof UsageError && /--runtime local/.test(e.message))
+  assert.throws(() => checkRestartMode('swarm', 'process'), (e: Error) => e instanceof UsageError && /--runtime swarm/.test(e.message))
+  assert.throws(() => parseRestartMode('vm'), UsageError)
 })

@@ -212,11 +212,15 @@ export abstract class DockerRuntimeBase {
     const c = await this.container(name)
     if (c === null) return `no container for ${name}`
     const info = await c.inspect()
-    const buf = await c.logs({ stdout: false, stderr: true, tail: EXPLAIN_LINES, follow: false }) as unknown as Buffer
-    const text = demuxText(buf)
-    const last = text.trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
+    const last = await this.errorTail(c)
     const why = `container ${info.Name.replace(/^\//, '')} ${info.State.Status}, exit code ${info.State.ExitCode}${info.State.OOMKilled ? ' (out of memory)' : ''}`
     return last.length === 0 ? `${why}, no error output` : `${why}: ${last.join(' | ')}`
+  }
+
+  /** The last lines a container printed on its error output. */
+  protected async errorTail (c: Docker.Container): Promise<string[]> {
+    const buf = await c.logs({ stdout: false, stderr: true, tail: EXPLAIN_LINES, follow: false }) as unknown as Buffer
+    return demuxText(buf).trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
   }
 
   /** Remove every container and network carrying the run's label (and its volumes); how many were removed. */
