@@ -25,6 +25,8 @@ export interface ProcessStatus {
   running: boolean
   /** What the runtime knows the process by: a pid, a container id. */
   id?: string
+  /** The runtime's record of it is unusable (an empty pid file): what is wrong, for `status` to report. */
+  problem?: string
 }
 
 export type StopOutcome = 'stopped' | 'killed' | 'absent'
