@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runningNames, type EndpointRequest, type Endpoint, type ProcessSpec, type ProcessStatus, type Runtime, type StopOutcome, type TeardownResult } from './runtime.ts'
 import { localEndpoint } from './local-addresses.ts'
+import { checkLoopbackFree } from './local-networks.ts'
 import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
 import { PID_RECORD_BYTES_MAX, parsePidRecord, type PidRecordRead } from './pid-record.ts'
@@ -108,6 +109,11 @@ export class LocalRuntime implements Runtime {
       PATCHDAY_PORT: String(e.port),
       ...(p.group === 'login' ? { PATCHDAY_ACCOUNTS_FILE: this.run.accountsFile } : {})
     }
+  }
+
+  /** One local network at a time: every run binds the same loopback addresses. */
+  async checkAvailable (): Promise<void> {
+    await checkLoopbackFree()
   }
 
   async prepare (): Promise<void> {
