@@ -43,9 +43,14 @@ export async function localNetworks (): Promise<LocalNetwork[]> {
   return groupLocalNetworks(await scanRunProcesses())
 }
 
+/** A word for a POSIX shell: as it is when it is plain, else single-quoted. */
+function shellWord (s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
+}
+
 /** The command that stops `n`, as the user would type it. */
 export function downCommandFor (n: Pick<LocalNetwork, 'runId' | 'runDir'>): string {
-  return `patchday --runs-dir ${dirname(n.runDir)} down --run ${basename(n.runDir)}`
+  return `patchday --runs-dir ${shellWord(dirname(n.runDir))} down --run ${shellWord(basename(n.runDir))}`
 }
 
 /** The refusal of `up` over a running network (pure): null when no other network runs. */
