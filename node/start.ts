@@ -83,8 +83,8 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
     : given
   const issuer = config.role === 'peer' ? loginIssuer(config.loginAddr) : undefined
   // Every state file is checked before the first log line: a corrupt one exits 2 with one line (StateFileError).
-  const { inc, privateKey, credentials } = await loadState(config)
   const accounts = config.role === 'login' ? await loadAccounts(config) : null
+  const { inc, privateKey, credentials } = await loadState(config)
   const initialRole: Role = config.role === 'login' ? 'login' : config.bootstrap ? 'supernode' : 'client'
   let roleOf = (): Role => initialRole
   const log = createEventLog({ run: config.runId, peer: config.peer, inc, level: config.logLevel }, () => roleOf(), logDest)

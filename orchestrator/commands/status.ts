@@ -56,7 +56,7 @@ interface StatusOptions { run?: string, json: boolean }
 
 export const statusCommand = defineCommand({
   name: 'status',
-  description: 'online / attaching / offline peers, supernodes and clients per supernode, read from the event logs',
+  description: 'online / attaching / offline peers, supernodes and clients per supernode, read from the event logs; process records it cannot use',
   options: cmd => cmd
     .option('--run <id>', 'run id (default: the current run)')
     .option('--json', 'print JSON (fields: peers, online, attaching, booting, offline, supernodes, ...)', false),
