@@ -239,6 +239,7 @@ export class LocalRuntime implements Runtime {
 
   /** Stragglers: processes of this run that no record names (the orchestrator died between spawn and record). */
   private async strays (): Promise<number[]> {
+    // Records that cannot be listed (teardown said so already) make every process of the run a stray: all are stopped by pid.
     const known = new Set((await this.list().catch(() => [])).flatMap(p => p.id === undefined ? [] : [Number(p.id)]))
     return (await findRunProcesses(this.run.runId)).filter(p => !known.has(p))
   }
