@@ -23,5 +23,8 @@ if (!existsSync(cli)) {
   console.error(`patchday is not built: run 'npm run build' in ${root}`)
   process.exit(2)
 }
+// Stack traces (PATCHDAY_DEBUG=1, or a crash) name orchestrator/*.ts, not the bundle: the CLI is one
+// short-lived process, so parsing its source map (about 10 ms) is cheap, unlike in hundreds of peers.
+process.setSourceMapsEnabled(true)
 const { main } = await import(cli)
 process.exitCode = await main(process.argv.slice(2))

@@ -1,20 +1,28 @@
 /**
  * The patchday process entry point: a peer (client/supernode) or the login
  * server, by PATCHDAY_ROLE. Every setting comes from the environment
- * (node/contract/config.ts); a bad value exits with code 2 and names the variable.
+ * (node/contract/config.ts); a bad value exits with code 2 and names the variable,
+ * and so does a corrupt state file (StateFileError: it names the file and what to
+ * do). Anything else is a crash: a stack trace mapped to the sources, exit 1.
  */
 import { flushCompileCache } from 'node:module'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseConfig, type PeerConfig } from './contract/config.ts'
-import { ConfigError } from './contract/errors.ts'
+import { ConfigError, StateFileError } from './contract/errors.ts'
 import { ENV_FILE_VARIABLE, mergeEnvFile } from './contract/env-file.ts'
 import { startProcess, type Running } from './start.ts'
 import { SHUTDOWN_GRACE_MS } from './constants.ts'
+import { crash, installCrashHandler } from './crash.ts'
 
+/** Bad input (a setting, a state file) ends the process with one line and exit 2; anything else is rethrown: a crash. */
 function configError (err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`patchday peer: ${err.message}\n`)
+    process.exit(2)
+  }
+  if (err instanceof StateFileError) {
+    process.stderr.write(`patchday peer: corrupt state file ${err.message}\n`)
     process.exit(2)
   }
   throw err
@@ -69,4 +77,5 @@ async function main (): Promise<void> {
   process.on('SIGINT', () => { shutdown('SIGINT') })
 }
 
-await main()
+installCrashHandler(import.meta.url)
+await main().catch((err: unknown) => crash(err, import.meta.url))

@@ -3,19 +3,17 @@
  * the login server. main.ts calls this with the environment's config; tests call
  * it in-process with a log destination of their own.
  */
-import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import type { PublicKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { DestinationStream } from 'pino'
 import type { PeerConfig } from './contract/config.ts'
 import { ConfigError } from './contract/errors.ts'
-import { AccountsFile, Credentials } from './contract/accounts.ts'
-import { labPassword, labPrivateKey } from './contract/lab-secret.ts'
 import { bootstrapAddresses, loginAddress } from './contract/addrs.ts'
+import { loadAccountsFile, loadState } from './peer-state.ts'
 import { DerivedAccounts, fileAccounts, type AccountLookup } from './derived-accounts.ts'
 import { createRng } from './contract/rng.ts'
 import type { Role, SupernodeRef } from './contract/events.ts'
@@ -30,54 +28,13 @@ import { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE } from './
 
 export { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE }
 
-async function atomicWrite (path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, data)
-  await rename(`${path}.tmp`, path)
-}
-
-async function readOptional (path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw err
-  }
-}
-
-/** The boot count survives restarts in the state directory: it is the incarnation. */
-async function nextIncarnation (dir: string): Promise<number> {
-  const raw = await readOptional(join(dir, BOOTS_FILE))
-  const inc = (raw === null ? 0 : Number(raw.toString('utf8').trim())) + 1
-  if (!Number.isSafeInteger(inc) || inc < 1) throw new Error(`corrupt ${BOOTS_FILE} in ${dir}`)
-  await atomicWrite(join(dir, BOOTS_FILE), String(inc))
-  return inc
-}
-
-/** The identity: derived from the lab secret (no file read or written), else identity.key, made at the first boot. */
-async function loadIdentity (config: PeerConfig): Promise<PrivateKey> {
-  if (config.labSecret !== '') return await labPrivateKey(config.labSecret, config.peer)
-  const raw = await readOptional(join(config.stateDir, IDENTITY_FILE))
-  if (raw !== null) return privateKeyFromProtobuf(raw)
-  const key = await generateKeyPair('Ed25519')
-  await atomicWrite(join(config.stateDir, IDENTITY_FILE), privateKeyToProtobuf(key))
-  return key
-}
-
-/** credentials.json; without it, with a lab secret, the account of the peer's own name and its derived password. */
-async function loadCredentials (config: PeerConfig): Promise<Credentials> {
-  const path = join(config.stateDir, CREDENTIALS_FILE)
-  const raw = config.labSecret !== '' ? await readOptional(path) : await readFile(path)
-  if (raw === null) return { account: config.peer, password: labPassword(config.labSecret, config.peer) }
-  return Credentials.parse(JSON.parse(raw.toString('utf8')))
-}
-
 async function loadAccounts (config: PeerConfig): Promise<AccountLookup> {
   if (config.accountsFile === '') {
     // parseConfig refuses this already; a config made by hand must not get accounts derived from an empty secret.
     if (config.labSecret === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login (or PATCHDAY_LAB_SECRET, for derived accounts)')
     return new DerivedAccounts(config.labSecret).lookup
   }
-  return fileAccounts(AccountsFile.parse(JSON.parse(await readFile(config.accountsFile, 'utf8'))).accounts)
+  return fileAccounts((await loadAccountsFile(config.accountsFile)).accounts)
 }
 
 /** The public key that signs tickets: the login server's, from the /p2p/ part of its (complete) address. */
@@ -125,24 +82,24 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
     ? { ...given, loginAddr: await loginAddress(given.loginAddr, given.labSecret), bootstrapAddrs: bootstrap.map(b => `${b.name}=${b.addr}`) }
     : given
   const issuer = config.role === 'peer' ? loginIssuer(config.loginAddr) : undefined
-  const inc = await nextIncarnation(config.stateDir)
+  // Every state file is checked before the first log line: a corrupt one exits 2 with one line (StateFileError).
+  const accounts = config.role === 'login' ? await loadAccounts(config) : null
+  const { inc, privateKey, credentials } = await loadState(config)
   const initialRole: Role = config.role === 'login' ? 'login' : config.bootstrap ? 'supernode' : 'client'
   let roleOf = (): Role => initialRole
   const log = createEventLog({ run: config.runId, peer: config.peer, inc, level: config.logLevel }, () => roleOf(), logDest)
   const rng = createRng(`${config.seed}/${config.peer}/${inc}`)
   const clock = new Clock(config.timeScale)
   const stats = new Stats()
-  const privateKey = await loadIdentity(config)
   const nodeInit = { privateKey, listenIp: config.listenIp, announceIp: config.announceIp, port: config.port }
   const node = await createNode(nodeInit)
   const addr = ownAddr(node, nodeInit)
 
   if (config.role === 'login') {
-    const accounts = await loadAccounts(config)
     const server = new LoginServer({
       node,
       key: privateKey,
-      accounts,
+      accounts: accounts as AccountLookup,
       clock,
       log,
       stats,
@@ -154,7 +111,6 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
     return { log, node, addr, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
   }
 
-  const credentials = await loadCredentials(config)
   const cachePath = join(config.stateDir, HOST_CACHE_FILE)
   let cache: HostCache | null
   try {
@@ -166,7 +122,7 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   const firstBoot = cache === null || cache.size === 0
   cache ??= new HostCache(config.hostCacheMax)
   if (firstBoot) for (const b of bootstrap) if (b.name !== config.peer) cache.learn(b.name, b.addr, null, clock.now())
-  const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
+  const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials: credentials as NonNullable<typeof credentials>, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })

@@ -11,6 +11,7 @@ import type { CliCommand } from './commands/command.ts'
 import { upCommand } from './commands/up.ts'
 import { attachCommand } from './commands/attach.ts'
 import { statusCommand } from './commands/status.ts'
+import { psCommand } from './commands/ps.ts'
 import { logsCommand } from './commands/logs.ts'
 import { runCommand } from './commands/run.ts'
 import { sweepCommand } from './commands/sweep.ts'
@@ -20,7 +21,7 @@ import { reportCommand } from './commands/report.ts'
 import { downCommand } from './commands/down.ts'
 
 /** Every command, in the order of `patchday --help`. */
-export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, logsCommand, runCommand, sweepCommand, stormCommand, injectCommand, reportCommand, downCommand]
+export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, psCommand, logsCommand, runCommand, sweepCommand, stormCommand, injectCommand, reportCommand, downCommand]
 
 export function buildCli (): Command {
   const program = new Command('patchday')

@@ -42,6 +42,12 @@ export class NotSteadyError extends PatchdayError {
   override name = 'NotSteadyError'
 }
 
+/** `up` over a network that is running (where both would need the same addresses): exit 2, like other input the user must change. */
+export class NetworkRunningError extends PatchdayError {
+  override name = 'NetworkRunningError'
+  override readonly exitCode = 2
+}
+
 export class RuntimeError extends PatchdayError {
   override name = 'RuntimeError'
 }

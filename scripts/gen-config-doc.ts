@@ -38,6 +38,17 @@ variable; the orchestrator writes them for each process it starts
   \`PATCHDAY_ACCOUNTS_FILE\` or \`PATCHDAY_LAB_SECRET\`; \`PATCHDAY_RETRY_BASE_MS\`
   must not exceed \`PATCHDAY_RETRY_CAP_MS\`; \`PATCHDAY_ELECT_LOAD_LOW\` must
   not exceed \`PATCHDAY_ELECT_LOAD_HIGH\`.
+- **State files.** The files in \`PATCHDAY_STATE_DIR\` (\`boots\`,
+  \`identity.key\`, \`credentials.json\`; node/contract/state-files.ts) and
+  \`PATCHDAY_ACCOUNTS_FILE\` are checked before anything is written or logged:
+  a corrupt one (empty, garbage, the wrong shape, a state file over 64 KiB) makes the process
+  exit with code 2 and one line that names the file and what to do. The host
+  cache is the exception: an unreadable one is logged and the peer starts from
+  the bootstrap list. Any other error is a crash: exit 1 and a stack trace
+  mapped to the sources through \`dist/peer.mjs.map\`, read only then.
+- **Not settings.** The local runtime also sets \`PATCHDAY_LOCAL_RUN_DIR\`
+  (the run folder, by which \`patchday ps\` and \`up\` find running networks)
+  and \`NODE_COMPILE_CACHE\`; the process does not read them.
 
 Ranges are inclusive. *bool* accepts \`1\`, \`true\`, \`yes\`, \`on\` and
 \`0\`, \`false\`, \`no\`, \`off\` (any case); *list* is comma-separated, with

@@ -31,3 +31,18 @@ export class TimeoutError extends Error {
 export class CorruptStateError extends Error {
   override name = 'CorruptStateError'
 }
+
+/**
+ * A state file the process cannot start with (an unreadable boot count, identity
+ * key, credentials or accounts file): bad input, not a bug. The process says in
+ * one line which file and what to do, and exits 2 at every boot until it is fixed.
+ */
+export class StateFileError extends Error {
+  override name = 'StateFileError'
+  readonly exitCode = 2
+  readonly file: string
+  constructor (file: string, problem: string, remedy: string) {
+    super(`${file}: ${problem}; ${remedy}`)
+    this.file = file
+  }
+}

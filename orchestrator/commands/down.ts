@@ -10,7 +10,7 @@ interface DownOptions { run?: string, all: boolean, grace: string }
 
 export const downCommand = defineCommand({
   name: 'down',
-  description: 'stop every process of the run (SIGTERM, then SIGKILL after the grace period) and remove its containers, networks and volumes',
+  description: 'stop every process of the run (SIGTERM, then SIGKILL after the grace period), found by run id whatever its records look like, and remove its containers, networks and volumes',
   options: cmd => cmd
     .option('--run <id>', 'run id (default: the current run)')
     .option('--all', 'every run in the runs folder', false)

@@ -2,7 +2,6 @@
 import type { Command } from 'commander'
 import { resolveRun, type RunDir } from '../run/dir.ts'
 import { openRuntime } from '../runtime/index.ts'
-import { runningNames } from '../runtime/runtime.ts'
 import { Watcher } from '../network/start.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 import { defineCommand } from './command.ts'
@@ -12,13 +11,17 @@ export interface StatusResult extends NetworkSummary {
   runId: string
   running: number
   supernodeList: Array<{ peer: string, clients: number }>
+  /** Processes whose runtime record is unusable (an empty or garbage pid file), with what is wrong; `down` stops them all the same. */
+  problems: Array<{ name: string, problem: string, running: boolean }>
 }
 
 export async function status (run: RunDir): Promise<StatusResult> {
   const meta = await run.readMeta()
   const runtime = await openRuntime(run)
   await runtime.syncLogs()
-  const alive = await runningNames(runtime)
+  const processes = await runtime.list()
+  const alive = new Set(processes.filter(p => p.running).map(p => p.name))
+  const problems = processes.flatMap(p => p.problem === undefined ? [] : [{ name: p.name, problem: p.problem, running: p.running }])
   const watcher = new Watcher(run)
   await watcher.poll()
   watcher.state.markDead(alive)
@@ -27,7 +30,7 @@ export async function status (run: RunDir): Promise<StatusResult> {
     .filter(s => s.role === 'supernode' && s.phase !== 'offline')
     .map(s => ({ peer: s.peer, clients: s.clients }))
     .sort((a, b) => a.peer.localeCompare(b.peer))
-  return { runId: run.runId, running: alive.size, ...summary, loginServer: summary.loginServer && alive.has('login'), supernodeList }
+  return { runId: run.runId, running: alive.size, ...summary, loginServer: summary.loginServer && alive.has('login'), supernodeList, problems }
 }
 
 export function formatStatus (s: StatusResult): string {
@@ -41,6 +44,10 @@ export function formatStatus (s: StatusResult): string {
     `supernodes  ${s.supernodes} (clients per supernode: median ${s.clientsPerSupernode.median}, max ${s.clientsPerSupernode.max})`,
     `login       ${s.loginServer ? 'up' : 'down'}`
   ]
+  if (s.problems.length > 0) {
+    lines.push('', `${s.problems.length} process record(s) unusable ('patchday down' stops these processes all the same, found by run id):`)
+    for (const p of s.problems) lines.push(`  ${p.name.padEnd(10)} ${p.problem} (${p.running ? 'running, found by run id' : 'not running'})`)
+  }
   if (s.supernodeList.length > 0) lines.push('', 'supernode  clients', ...s.supernodeList.map(x => `${x.peer.padEnd(10)} ${x.clients}`))
   return lines.join('\n')
 }
@@ -49,7 +56,7 @@ interface StatusOptions { run?: string, json: boolean }
 
 export const statusCommand = defineCommand({
   name: 'status',
-  description: 'online / attaching / offline peers, supernodes and clients per supernode, read from the event logs',
+  description: 'online / attaching / offline peers, supernodes and clients per supernode, read from the event logs; process records it cannot use',
   options: cmd => cmd
     .option('--run <id>', 'run id (default: the current run)')
     .option('--json', 'print JSON (fields: peers, online, attaching, booting, offline, supernodes, ...)', false),

@@ -63,7 +63,7 @@ interface UpOptions extends StartupOptions, RuntimeOption {
 
 export const upCommand = defineCommand({
   name: 'up',
-  description: 'start the login server and N peer processes on this machine; returns once the network is steady',
+  description: 'start the login server and N peer processes on this machine; returns once the network is steady (refused, exit 2, while another local network runs: see ps)',
   options: cmd => {
     cmd
       .requiredOption('--peers <n>', `number of peers (1..${PEERS_MAX})`)

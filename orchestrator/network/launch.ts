@@ -60,10 +60,12 @@ export function newRunId (seed: string): string {
 export async function launch (a: LaunchArgs, progress: Progress): Promise<Launched> {
   const { plan } = a
   const run = new RunDir(a.runsDir, a.runId)
-  progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
-  await run.create()
   const kind = a.runtime ?? 'local'
   const runtime = await openRuntime(run, kind, a.restartMode)
+  // Before anything is written: a refused run leaves no folder behind.
+  await runtime.checkAvailable?.()
+  progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
+  await run.create()
   const provisioned = await provision(run, plan, runtime)
   const network: NetworkFile = { version: 1, plan, provisioned, perPeer: a.perPeer }
   await writeNetworkFile(run, network)
@@ -87,14 +89,14 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   const t0 = Date.now()
   try {
     await runtime.prepare(allSpecs(run, network, runtime))
-    // `current` moves only to a run whose processes could be prepared.
-    await setCurrentRun(a.runsDir, a.runId)
     monitor.start()
     collecting = runtime.collectLogs(logs.signal)
     const upOpts = { bootingMax: a.bootingMax, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, rampUpMs: a.rampUpMs ?? 0, ...(a.signal !== undefined ? { signal: a.signal } : {}) }
     const summary = await startNetwork(run, runtime, plan, name => specFor(run, network, runtime, name), upOpts, progress)
     const elapsedMs = Date.now() - t0
     journal.event('net.steady', { online: summary.online, peers: summary.peers, elapsedMs })
+    // `current` moves only to a run that started: a failed `up` leaves `down` and `status` on the run they knew.
+    await setCurrentRun(a.runsDir, a.runId)
     progress.line(`steady after ${formatDuration(elapsedMs)}: ${describe(summary)}`)
     return { run, runtime, journal, monitor, network, summary, elapsedMs, stopLogs }
   } catch (err) {
@@ -104,6 +106,10 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
     if (!a.keepOnFailure) {
       progress.line(`start-up failed; stopping what was started (logs stay in ${run.root})`)
       await stopRun(run, FAILED_START_GRACE_MS, runtime)
+    } else {
+      // Left running on purpose: a plain `down` (and `status`) must find it.
+      await setCurrentRun(a.runsDir, a.runId)
+      progress.line(`start-up failed; processes left running for inspection: 'patchday status', then 'patchday down' (run ${a.runId})`)
     }
     throw err
   }

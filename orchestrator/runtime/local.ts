@@ -10,15 +10,19 @@
  */
 import { spawn } from 'node:child_process'
 import { openSync, closeSync, existsSync } from 'node:fs'
-import { mkdir, readFile, readdir } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { z } from 'zod'
 import { runningNames, type EndpointRequest, type Endpoint, type ProcessSpec, type ProcessStatus, type Runtime, type StopOutcome, type TeardownResult } from './runtime.ts'
 import { localEndpoint } from './local-addresses.ts'
+import { checkLoopbackFree } from './local-networks.ts'
 import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
+import { PID_RECORD_BYTES_MAX, parsePidRecord, type PidRecordRead } from './pid-record.ts'
+import { RUN_DIR_VARIABLE, findRunProcesses, processStartTicks, scanRunProcesses, signal, type RunProcess } from './local-procs.ts'
+
+export { findRunProcesses, processStartTicks } from './local-procs.ts'
 
 /**
  * V8 flags for peers: a 1 MB young generation (measured to cut a peer's memory
@@ -48,8 +52,6 @@ export const STOP_PARALLEL_MAX = 64
 /** Lines of a process's error output quoted when it exited. */
 const EXPLAIN_LINES = 5
 
-const PidRecord = z.object({ name: z.string(), pid: z.number().int().positive(), startTicks: z.string() })
-type PidRecord = z.infer<typeof PidRecord>
 
 /** Shared by every run in the runs folder (Node keys it by its version and the file's content). */
 export function compileCacheDir (run: RunDir): string {
@@ -65,45 +67,18 @@ export function peerBundle (): string {
   return found
 }
 
-/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; null when the process is gone. */
-export async function processStartTicks (pid: number): Promise<string | null> {
-  let stat: string
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null
-    throw err
-  }
-  // The command name (field 2) may contain spaces; fields after the last ')' are fixed.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  if (rest[0] === 'Z') return null // a zombie has exited already
-  return rest[19] ?? null
-}
+/** A live process: its pid and kernel start time (which tell it from a later process that got the same pid). */
+interface Located { target: { pid: number, ticks: string } | null, problem?: string }
 
-/** Pids of processes whose environment says they belong to this run. */
-export async function findRunProcesses (runId: string): Promise<number[]> {
-  const needle = `\0PATCHDAY_RUN_ID=${runId}\0`
-  const out: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const env = '\0' + await readFile(`/proc/${entry}/environ`, 'latin1')
-      if (env.includes(needle)) out.push(Number(entry))
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ESRCH' && code !== 'EACCES') throw err
-    }
-  }
-  return out.filter(p => p !== process.pid)
-}
-
-function signal (pid: number, sig: NodeJS.Signals): boolean {
+/** At most `bytes` of a file (a pid record is tiny; a huge file there is garbage, not worth reading whole). */
+async function readHead (path: string, bytes: number): Promise<string> {
+  const fh = await open(path, 'r')
   try {
-    process.kill(pid, sig)
-    return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false
-    throw err
+    const buf = Buffer.alloc(bytes)
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0)
+    return buf.subarray(0, bytesRead).toString('utf8')
+  } finally {
+    await fh.close()
   }
 }
 
@@ -136,6 +111,11 @@ export class LocalRuntime implements Runtime {
     }
   }
 
+  /** One local network at a time: every run binds the same loopback addresses. */
+  async checkAvailable (): Promise<void> {
+    await checkLoopbackFree()
+  }
+
   async prepare (): Promise<void> {
     void this.bundle
     await mkdir(this.pidsDir, { recursive: true })
@@ -155,20 +135,40 @@ export class LocalRuntime implements Runtime {
   private get pidsDir (): string { return join(this.run.root, 'pids') }
   private pidFile (name: string): string { return join(this.pidsDir, `${name}.json`) }
 
-  private async record (name: string): Promise<PidRecord | null> {
+  /** pids/<name>.json: null when there is none, else the record or what is wrong with it (never throws: `down` must go on). */
+  private async readRecord (name: string): Promise<PidRecordRead | null> {
+    let text: string
     try {
-      return PidRecord.parse(JSON.parse(await readFile(this.pidFile(name), 'utf8')))
+      text = await readHead(this.pidFile(name), PID_RECORD_BYTES_MAX + 1)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return null
+      return { ok: false, problem: `unreadable (${code ?? (err as Error).message})` }
     }
+    return parsePidRecord(name, text)
+  }
+
+  /**
+   * The live process of `name`, by its record; when the record is unusable, by
+   * its run id and name in /proc (`scan`, shared by the callers of one listing),
+   * with the problem, so that a bad record neither hides a process nor stops a teardown.
+   */
+  private async locate (name: string, scan: () => Promise<RunProcess[]> = async () => await scanRunProcesses()): Promise<Located> {
+    const read = await this.readRecord(name)
+    if (read === null) return { target: null }
+    if (read.ok) {
+      const ticks = await processStartTicks(read.record.pid)
+      return { target: ticks !== null && ticks === read.record.startTicks ? { pid: read.record.pid, ticks } : null }
+    }
+    const problem = `pids/${name}.json: ${read.problem}`
+    const found = (await scan()).find(p => p.runId === this.run.runId && p.peer === name)
+    const ticks = found === undefined ? null : await processStartTicks(found.pid)
+    return { target: found !== undefined && ticks !== null ? { pid: found.pid, ticks } : null, problem }
   }
 
   /** The live pid of `name`, or null (a record whose process is gone or was recycled counts as gone). */
   async pid (name: string): Promise<number | null> {
-    const rec = await this.record(name)
-    if (rec === null) return null
-    return (await processStartTicks(rec.pid)) === rec.startTicks ? rec.pid : null
+    return (await this.locate(name)).target?.pid ?? null
   }
 
   async start (spec: ProcessSpec): Promise<void> {
@@ -181,7 +181,7 @@ export class LocalRuntime implements Runtime {
         stdio: ['ignore', out, err],
         // V8's code cache on disk: hundreds of peers compile the same bundle once, not each.
         // DEBUG passes through: with it set, a peer keeps libp2p's own debug logger (node/libp2p-logger.ts).
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_COMPILE_CACHE: compileCacheDir(this.run), ...(process.env.DEBUG !== undefined ? { DEBUG: process.env.DEBUG } : {}), ...spec.env }
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_COMPILE_CACHE: compileCacheDir(this.run), [RUN_DIR_VARIABLE]: this.run.root, ...(process.env.DEBUG !== undefined ? { DEBUG: process.env.DEBUG } : {}), ...spec.env }
       })
       const pid = child.pid
       if (pid === undefined) throw new RuntimeError(`could not spawn ${spec.name}`)
@@ -205,24 +205,20 @@ export class LocalRuntime implements Runtime {
   }
 
   async stop (name: string, graceMs: number): Promise<StopOutcome> {
-    const rec = await this.record(name)
-    if (rec === null) return 'absent'
-    const ticks = await processStartTicks(rec.pid)
-    if (ticks !== rec.startTicks) return 'absent'
-    signal(rec.pid, 'SIGTERM')
-    if (await this.waitGone(rec.pid, ticks, graceMs)) return 'stopped'
-    signal(rec.pid, 'SIGKILL')
-    await this.waitGone(rec.pid, ticks, KILL_WAIT_MS)
+    const t = (await this.locate(name)).target
+    if (t === null) return 'absent'
+    signal(t.pid, 'SIGTERM')
+    if (await this.waitGone(t.pid, t.ticks, graceMs)) return 'stopped'
+    signal(t.pid, 'SIGKILL')
+    await this.waitGone(t.pid, t.ticks, KILL_WAIT_MS)
     return 'killed'
   }
 
   async kill (name: string): Promise<StopOutcome> {
-    const rec = await this.record(name)
-    if (rec === null) return 'absent'
-    const ticks = await processStartTicks(rec.pid)
-    if (ticks !== rec.startTicks) return 'absent'
-    signal(rec.pid, 'SIGKILL')
-    await this.waitGone(rec.pid, ticks, KILL_WAIT_MS)
+    const t = (await this.locate(name)).target
+    if (t === null) return 'absent'
+    signal(t.pid, 'SIGKILL')
+    await this.waitGone(t.pid, t.ticks, KILL_WAIT_MS)
     return 'killed'
   }
 
@@ -231,16 +227,20 @@ export class LocalRuntime implements Runtime {
     return files.filter(f => f.endsWith('.json')).map(f => f.slice(0, -'.json'.length)).sort()
   }
 
+  /** Every recorded process; one with an unusable record carries the `problem` (and is looked up in /proc by its run id and name). */
   async list (): Promise<ProcessStatus[]> {
-    return await Promise.all((await this.names()).map(async (name) => {
-      const pid = await this.pid(name)
-      return pid === null ? { name, running: false } : { name, running: true, id: String(pid) }
+    let scanned: Promise<RunProcess[]> | null = null
+    const scan = async (): Promise<RunProcess[]> => await (scanned ??= scanRunProcesses())
+    return await Promise.all((await this.names()).map(async (name): Promise<ProcessStatus> => {
+      const { target, problem } = await this.locate(name, scan)
+      return { name, running: target !== null, ...(target !== null ? { id: String(target.pid) } : {}), ...(problem !== undefined ? { problem } : {}) }
     }))
   }
 
   /** Stragglers: processes of this run that no record names (the orchestrator died between spawn and record). */
   private async strays (): Promise<number[]> {
-    const known = new Set((await this.list()).flatMap(p => p.id === undefined ? [] : [Number(p.id)]))
+    // Records that cannot be listed (teardown said so already) make every process of the run a stray: all are stopped by pid.
+    const known = new Set((await this.list().catch(() => [])).flatMap(p => p.id === undefined ? [] : [Number(p.id)]))
     return (await findRunProcesses(this.run.runId)).filter(p => !known.has(p))
   }
 
@@ -258,9 +258,13 @@ export class LocalRuntime implements Runtime {
     return { stopped: live.length - left.length, killed: left.length }
   }
 
-  /** Every process of the run: recorded ones (peers first, the login server last), then strays found by run id. */
+  /** Every process of the run: recorded ones (peers first, the login server last), then strays found by run id, whatever the records look like. */
   async teardown (graceMs: number): Promise<TeardownResult> {
-    const names = [...await runningNames(this)]
+    // Records are a courtesy (peers stop before the login server); the sweep by run id below is what guarantees the end.
+    const names = [...await runningNames(this).catch((err: unknown) => {
+      process.stderr.write(`patchday: ${this.run.runId}: process records unusable (${(err as Error).message}); stopping the run's processes by run id\n`)
+      return new Set<string>()
+    })]
     // Peers leaving say goodbye to supernodes, not to the login server: it goes last.
     names.sort((a, b) => Number(a === 'login') - Number(b === 'login'))
     let stopped = 0; let killed = 0

@@ -29,6 +29,8 @@ export interface ProcessStatus {
   running: boolean
   /** What the runtime knows the process by: a pid, a container id. */
   id?: string
+  /** The runtime's record of it is unusable (an empty pid file): what is wrong, for `status` to report. */
+  problem?: string
 }
 
 export type StopOutcome = 'stopped' | 'killed' | 'absent'
@@ -72,6 +74,11 @@ export interface Runtime {
   endpoint: (p: EndpointRequest) => Endpoint
   /** The PATCHDAY_* wiring keys of a process (state dir, listen and announce addresses, secrets), part of its spec. */
   wiring: (p: EndpointRequest) => Record<string, string>
+  /**
+   * Before anything of a new run is written: refuse (an error with exit code 2) when what the run
+   * needs is taken, e.g. the local runtime's loopback addresses by a network that runs.
+   */
+  checkAvailable?: () => Promise<void>
   /** Once per run, before the first start, with every process the run may start: image, network, containers created. */
   prepare: (specs: ProcessSpec[]) => Promise<void>
   /** Start a process (or restart one that is not running). Returns once it is started, not once it is ready. */
