@@ -10,15 +10,18 @@ import { InvalidMessageError, MessageTooLargeError } from './contract/errors.ts'
 import type { Stats } from './stats.ts'
 import type { EventLog } from './log.ts'
 import { REQUEST_READ_TIMEOUT_MS } from './constants.ts'
+import { markActive } from './conn-activity.ts'
 
 export async function request<S extends z.ZodMiniType> (conn: Connection, protocol: string, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
   stats.contact(conn.remotePeer.toString())
+  markActive(conn)
   const stream = await conn.newStream(protocol, { signal })
   try {
     const lp = framed(stream)
     stats.sent(await writeMessage(lp, msg, { signal }))
     const res = await readMessage(lp, schema, { signal }, n => { stats.recv(n) })
     await stream.close({ signal }).catch(() => { stream.abort(new Error('close failed')) })
+    markActive(conn)
     return res
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -49,11 +52,13 @@ function endedByRemote (stream: Stream, err: unknown): boolean {
 export function serveStream<S extends z.ZodMiniType> (protocol: string, schema: S, stats: Stats, log: EventLog, idleMs: () => number, handler: Handler<S>) {
   return async (stream: Stream, conn: Connection): Promise<void> => {
     stats.contact(conn.remotePeer.toString())
+    markActive(conn)
     const lp = framed(stream)
     try {
       for (;;) {
         const req = await readMessage(lp, schema, { signal: AbortSignal.timeout(idleMs()) }, n => { stats.recv(n) })
         stats.contact(conn.remotePeer.toString())
+        markActive(conn)
         const res = await handler(req, conn, stream)
         if (res !== undefined) stats.sent(await writeMessage(lp, res))
       }
@@ -65,6 +70,7 @@ export function serveStream<S extends z.ZodMiniType> (protocol: string, schema: 
         await stream.close().catch(() => { stream.abort(new Error('close failed')) })
         return
       }
+      markActive(conn)
       streamFailed(protocol, conn, stream, log, err, 'stream ended')
     }
   }
@@ -82,11 +88,17 @@ export function serve<S extends z.ZodMiniType> (protocol: string, schema: S, sta
   return async (stream: Stream, conn: Connection): Promise<void> => {
     const signal = AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS)
     stats.contact(conn.remotePeer.toString())
+    markActive(conn)
     try {
       const lp = framed(stream)
       const req = await readMessage(lp, schema, { signal }, n => { stats.recv(n) })
       const res = await handler(req, conn, stream)
       if (res !== undefined) stats.sent(await writeMessage(lp, res))
+      markActive(conn)
+      // Answered: nothing more is read from this stream (late bytes are dropped, not
+      // buffered), and our side is closed. A remote that never closes its side is
+      // reset by the transport guard after `streamLingerRealMs` (node/transport-guard.ts).
+      await stream.closeRead().catch(() => { stream.abort(new Error('close failed')) })
       await stream.close().catch(() => { stream.abort(new Error('close failed')) })
     } catch (err) {
       streamFailed(protocol, conn, stream, log, err, 'request failed')

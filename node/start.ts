@@ -19,6 +19,8 @@ import { createRng } from './contract/rng.ts'
 import type { Role, SupernodeRef } from './contract/events.ts'
 import { createEventLog, type EventLog } from './log.ts'
 import { createNode, ownAddr } from './libp2p.ts'
+import { TransportGuard } from './transport-guard.ts'
+import type { TransportLimits } from './transport-limits.ts'
 import { Clock } from './clock.ts'
 import { Stats } from './stats.ts'
 import { HostCache, loadHostCache } from './host-cache.ts'
@@ -50,6 +52,22 @@ function loginIssuer (loginAddr: string): PublicKey {
   return key
 }
 
+/** The transport guard's limits in real ms (node/transport-limits.ts). */
+export function transportLimits (config: PeerConfig, clock: Clock): TransportLimits {
+  return {
+    connsMax: config.connsMax,
+    connsPerPeerMax: config.connsPerPeerMax,
+    connsPerIpMax: config.connsPerIpMax,
+    handshakesMax: config.handshakesMax,
+    handshakesPerIpMax: config.handshakesPerIpMax,
+    handshakeTimeoutMs: config.handshakeTimeoutRealMs,
+    connIdleMs: clock.real(config.connIdleTimeoutMs),
+    streamLingerMs: config.streamLingerRealMs,
+    streamsPerConnMax: config.streamsPerConnMax,
+    logIntervalMs: Math.max(1, clock.real(config.guardLogIntervalMs))
+  }
+}
+
 function cpuUsedUs (): number {
   const u = process.cpuUsage()
   return u.user + u.system
@@ -59,6 +77,8 @@ export interface Running {
   log: EventLog
   node: Libp2p
   addr: string
+  /** The transport guard of the node (its counts and state, for tests). */
+  guard: TransportGuard
   /** The peer (undefined for the login server). */
   peer?: Peer
   login?: LoginServer
@@ -90,8 +110,12 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   const log = createEventLog({ run: config.runId, peer: config.peer, inc, level: config.logLevel }, () => roleOf(), logDest)
   const rng = createRng(`${config.seed}/${config.peer}/${inc}`)
   const clock = new Clock(config.timeScale)
-  const stats = new Stats()
-  const nodeInit = { privateKey, listenIp: config.listenIp, announceIp: config.announceIp, port: config.port }
+  const stats = new Stats(config.peersContactedMax)
+  const limits = transportLimits(config, clock)
+  const guard = new TransportGuard(limits, (records, intervalMs) => {
+    for (const r of records) log.event('conn.limited', { ...r, intervalMs })
+  })
+  const nodeInit = { privateKey, listenIp: config.listenIp, announceIp: config.announceIp, port: config.port, guard: { guard, limits } }
   const node = await createNode(nodeInit)
   const addr = ownAddr(node, nodeInit)
 
@@ -108,7 +132,7 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
     await server.start()
     const statsTimer = setInterval(() => { log.event('stats', stats.snapshot()) }, clock.real(config.statsIntervalMs))
     log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: false, hostCacheSize: 0, firstBoot: inc === 1, cpuUs: cpuUsedUs() })
-    return { log, node, addr, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
+    return { log, node, addr, guard, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
   }
 
   const cachePath = join(config.stateDir, HOST_CACHE_FILE)
@@ -126,5 +150,5 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })
-  return { log, node, addr, peer, stop: async () => { await peer.stop(); await node.stop() } }
+  return { log, node, addr, guard, peer, stop: async () => { await peer.stop(); await node.stop() } }
 }

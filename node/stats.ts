@@ -1,5 +1,11 @@
 /** Signalling counters, cumulative since boot, logged as `stats` events. */
-export const PEERS_CONTACTED_MAX = 1_000_000
+
+/**
+ * Distinct peer ids remembered by default (the `peersContactedMax` setting): the
+ * sets cost about 100 bytes per id, and every identity an attacker makes would
+ * otherwise stay for the life of the process. Past it the counts saturate.
+ */
+export const PEERS_CONTACTED_MAX = 10_000
 
 export class Stats {
   msgsSent = 0
@@ -11,12 +17,15 @@ export class Stats {
   private readonly contacted = new Set<string>()
   /** Distinct peers since the previous snapshot: the "peers contacted per client" figure per interval. */
   private contactedInterval = new Set<string>()
+  private readonly contactedMax: number
+
+  constructor (contactedMax = PEERS_CONTACTED_MAX) { this.contactedMax = contactedMax }
 
   sent (bytes: number): void { this.msgsSent++; this.bytesSent += bytes }
   recv (bytes: number): void { this.msgsRecv++; this.bytesRecv += bytes }
   contact (peerId: string): void {
-    if (this.contacted.size < PEERS_CONTACTED_MAX) this.contacted.add(peerId)
-    if (this.contactedInterval.size < PEERS_CONTACTED_MAX) this.contactedInterval.add(peerId)
+    if (this.contacted.size < this.contactedMax) this.contacted.add(peerId)
+    if (this.contactedInterval.size < this.contactedMax) this.contactedInterval.add(peerId)
   }
 
   get peersContacted (): number { return this.contacted.size }

@@ -37,7 +37,10 @@ variable; the orchestrator writes them for each process it starts
   \`PATCHDAY_LOGIN_ADDR\`; the login server (\`PATCHDAY_ROLE=login\`) needs
   \`PATCHDAY_ACCOUNTS_FILE\` or \`PATCHDAY_LAB_SECRET\`; \`PATCHDAY_RETRY_BASE_MS\`
   must not exceed \`PATCHDAY_RETRY_CAP_MS\`; \`PATCHDAY_ELECT_LOAD_LOW\` must
-  not exceed \`PATCHDAY_ELECT_LOAD_HIGH\`.
+  not exceed \`PATCHDAY_ELECT_LOAD_HIGH\`; \`PATCHDAY_CONN_IDLE_TIMEOUT_MS\`
+  must be 0 or at least \`PATCHDAY_ATTACH_TIMEOUT_MS\` +
+  \`PATCHDAY_LOGIN_TIMEOUT_MS\` and twice \`PATCHDAY_HEARTBEAT_INTERVAL_MS\` and
+  \`PATCHDAY_SN_EXCHANGE_INTERVAL_MS\`.
 - **State files.** The files in \`PATCHDAY_STATE_DIR\` (\`boots\`,
   \`identity.key\`, \`credentials.json\`; node/contract/state-files.ts) and
   \`PATCHDAY_ACCOUNTS_FILE\` are checked before anything is written or logged:
@@ -53,6 +56,43 @@ variable; the orchestrator writes them for each process it starts
 Ranges are inclusive. *bool* accepts \`1\`, \`true\`, \`yes\`, \`on\` and
 \`0\`, \`false\`, \`no\`, \`off\` (any case); *list* is comma-separated, with
 blanks around items ignored.
+
+## Transport protections
+
+The settings from \`PATCHDAY_CONNS_MAX\` on protect a process from a hostile
+or broken peer (node/transport-guard.ts; docs/model.md). They are not part of
+the emulated model: their defaults sit far above what a legitimate network of
+hundreds of peers needs, login floods and reboot storms included, so that the
+emulated capacities decide every experiment. Settings named \`...RealMs\` are
+*real* milliseconds (a handshake costs real CPU time whatever the time scale);
+\`PATCHDAY_CONN_IDLE_TIMEOUT_MS\` and \`PATCHDAY_GUARD_LOG_INTERVAL_MS\` are
+emulated like the intervals they must outlast. Why each default:
+
+- \`CONNS_MAX\` 4096: a bound on file descriptors; inbound sockets beyond it
+  are refused before the handshake.
+- \`CONNS_PER_PEER_MAX\` 8: a session needs one connection per peer, two
+  supernodes that dial each other two; one identity cannot fill the table.
+- \`CONNS_PER_IP_MAX\` 64 and \`HANDSHAKES_PER_IP_MAX\` 32: every patchday
+  peer has its own address (127.x locally, its own bridge address in
+  containers) and dials one handshake at a time, so one host cannot hold the
+  table or the handshake slots with many identities or silent sockets. These
+  cap concurrent sockets, not their rate: a login flood from hundreds of
+  addresses is untouched (libp2p's per-address *rate* limit stays off).
+- \`HANDSHAKES_MAX\` 512: above the login server's queue, so the queue decides a
+  flood.
+- \`HANDSHAKE_TIMEOUT_REAL_MS\` 20 s (was libp2p's 60 s outer bound): a client
+  gives up sooner (\`loginTimeoutMs\`, \`attachTimeoutMs\`) and closes its socket,
+  so only silent or stalled sockets are cut.
+- \`CONN_IDLE_TIMEOUT_MS\` 120 s: longer than a client holds its attach while
+  it logs in, and than two heartbeat or exchange intervals (checked).
+- \`STREAM_LINGER_REAL_MS\` 10 s: an answered stream is closed on our side at
+  once; a remote that does not close its side within this is reset.
+- \`STREAMS_PER_CONN_MAX\` 32: patchday's handlers accept at most 18 inbound
+  streams per connection; the rest is room for protocol negotiation.
+- \`PEERS_CONTACTED_MAX\` 10,000: distinct peer ids the \`stats\` counters
+  remember; a run has hundreds.
+- \`GUARD_LOG_INTERVAL_MS\` 10 s: refusals are logged as one \`conn.limited\`
+  event per reason and interval.
 
 ## Containers: no provisioning step
 

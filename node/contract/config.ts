@@ -134,7 +134,37 @@ export const CONFIG_SPEC = {
   loginRatePerS: float('PATCHDAY_LOGIN_RATE_PER_S', 10, 0.01, 100_000),
   loginOverflow: oneOf('PATCHDAY_LOGIN_OVERFLOW', ['busy', 'timeout'] as const, 'busy'),
   loginServiceMs: ms('PATCHDAY_LOGIN_SERVICE_MS', 50),
-  ticketTtlMs: ms('PATCHDAY_TICKET_TTL_MS', 3_600_000, 1)
+  ticketTtlMs: ms('PATCHDAY_TICKET_TTL_MS', 3_600_000, 1),
+
+  // transport protections (node/transport-guard.ts): they protect the host, far above
+  // what a legitimate network of hundreds of peers needs, and never emulate a capacity.
+  // `...RealMs` are real milliseconds (handshakes cost real CPU time, whatever the time scale).
+  /** Open connections at most (inbound ones beyond it are refused before the handshake); a bound on file descriptors. */
+  connsMax: int('PATCHDAY_CONNS_MAX', 4096, 16, 65_536),
+  /** Connections one peer id may hold (checked after Noise); a session needs one, two supernodes dialling each other two. 0 = no limit. */
+  connsPerPeerMax: int('PATCHDAY_CONNS_PER_PEER_MAX', 8, 0, 65_536),
+  /** Inbound connections per source IP; every patchday peer has its own address. 0 = no limit. */
+  connsPerIpMax: int('PATCHDAY_CONNS_PER_IP_MAX', 64, 0, 65_536),
+  /** Inbound handshakes in progress at most; above the login queue, so the queue decides a flood. */
+  handshakesMax: int('PATCHDAY_HANDSHAKES_MAX', 512, 1, 65_536),
+  /** Inbound handshakes in progress per source IP (a peer dials one at a time): a silent-socket flood from one host holds this many. 0 = no limit. */
+  handshakesPerIpMax: int('PATCHDAY_HANDSHAKES_PER_IP_MAX', 32, 0, 65_536),
+  /** An inbound connection must finish Noise and yamux within this (real ms); a client gives up sooner (loginTimeoutMs, attachTimeoutMs) and closes its socket. */
+  handshakeTimeoutRealMs: int('PATCHDAY_HANDSHAKE_TIMEOUT_REAL_MS', 20_000, 100, 600_000),
+  /**
+   * A connection with no open stream and no exchange for this long is closed; 0 = never.
+   * At least attachTimeoutMs + loginTimeoutMs (a client holds its attach while it logs in)
+   * and twice heartbeatIntervalMs and snExchangeIntervalMs.
+   */
+  connIdleTimeoutMs: ms('PATCHDAY_CONN_IDLE_TIMEOUT_MS', 120_000),
+  /** An answered stream the remote has not closed within this (real ms) is reset; 0 = never. */
+  streamLingerRealMs: int('PATCHDAY_STREAM_LINGER_REAL_MS', 10_000, 0, 600_000),
+  /** Streams per connection and direction at the muxer, negotiated or not (patchday's protocols allow 18 inbound). */
+  streamsPerConnMax: int('PATCHDAY_STREAMS_PER_CONN_MAX', 32, 4, 1024),
+  /** Distinct peer ids the `stats` counters remember (peersContacted saturates there). */
+  peersContactedMax: int('PATCHDAY_PEERS_CONTACTED_MAX', 10_000, 1, 1_000_000),
+  /** How often refusals are logged: one `conn.limited` event per reason with a count, never one per socket. */
+  guardLogIntervalMs: ms('PATCHDAY_GUARD_LOG_INTERVAL_MS', 10_000, 1)
 } as const satisfies Record<string, Spec>
 
 type ValueOf<S> = S extends IntSpec | FloatSpec ? number
@@ -232,7 +262,20 @@ export function parseConfig (env: Record<string, string | undefined>, host: Host
   if (config.role === 'login' && config.accountsFile === '' && config.labSecret === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login (or PATCHDAY_LAB_SECRET, for derived accounts)')
   if (config.retryBaseMs > config.retryCapMs) throw new ConfigError('PATCHDAY_RETRY_BASE_MS', String(config.retryBaseMs), 'must not exceed PATCHDAY_RETRY_CAP_MS')
   if (config.electLoadLow > config.electLoadHigh) throw new ConfigError('PATCHDAY_ELECT_LOAD_LOW', String(config.electLoadLow), 'must not exceed PATCHDAY_ELECT_LOAD_HIGH')
+  const idleMin = connIdleMinMs(config)
+  if (config.connIdleTimeoutMs > 0 && config.connIdleTimeoutMs < idleMin) {
+    throw new ConfigError('PATCHDAY_CONN_IDLE_TIMEOUT_MS', String(config.connIdleTimeoutMs), `must be 0 or at least ${idleMin} (PATCHDAY_ATTACH_TIMEOUT_MS + PATCHDAY_LOGIN_TIMEOUT_MS, and twice PATCHDAY_HEARTBEAT_INTERVAL_MS and PATCHDAY_SN_EXCHANGE_INTERVAL_MS)`)
+  }
   return config
+}
+
+/**
+ * The shortest idle timeout that never closes a connection a legitimate peer
+ * still uses: a client holds its attach while it logs in; heartbeats and
+ * supernode exchanges come every interval (twice, for a late one).
+ */
+export function connIdleMinMs (c: Pick<PeerConfig, 'attachTimeoutMs' | 'loginTimeoutMs' | 'heartbeatIntervalMs' | 'snExchangeIntervalMs'>): number {
+  return Math.max(c.attachTimeoutMs + c.loginTimeoutMs, 2 * c.heartbeatIntervalMs, 2 * c.snExchangeIntervalMs)
 }
 
 /** Parse one setting by its key (`slotsMax`) or env name (`PATCHDAY_SLOTS_MAX`), e.g. for `--set key=value`. */

@@ -39,6 +39,8 @@ export type AttachFailure = 'busy' | 'timeout' | 'refused' | 'not-supernode' | '
 export type LoginFailure = 'busy' | 'timeout' | 'rejected' | 'error'
 export type OfflineReason = 'heartbeat-lost' | 'supernode-gone' | 'session-unknown' | 'demoted'
 export type ClientLeftReason = 'timeout' | 'closed' | 'detached' | 'pending-expired' | 'demoted'
+/** Why the transport guard refused or closed something (the same list as node/transport-limits.ts). */
+export type ConnLimitReason = 'handshakes-total' | 'handshakes-per-ip' | 'handshake-timeout' | 'conns-total' | 'conns-per-ip' | 'conns-per-peer' | 'conn-idle' | 'stream-linger'
 
 export interface EventPayloads {
   /** The process is up and listening. */
@@ -131,6 +133,11 @@ export interface EventPayloads {
   crash: { reason: string, replyMs: number, thresholdMs: number }
   /** Supernode self-protection: it took itself offline above its load threshold. */
   'sn.overload': { load: number, threshold: number, clients: number }
+  /**
+   * The transport guard refused or closed something (node/transport-guard.ts): one
+   * event per reason and interval, with how many and one sample, never one per socket.
+   */
+  'conn.limited': { reason: ConnLimitReason, count: number, intervalMs: number, sample: string }
 }
 
 export type EventName = keyof EventPayloads
@@ -152,7 +159,7 @@ export const EVENT_NAMES = [
   'stats', 'host.sample',
   'net.up', 'net.steady', 'net.down', 'net.attach', 'runtime.event',
   'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
-  'crash', 'sn.overload'
+  'crash', 'sn.overload', 'conn.limited'
 ] as const satisfies readonly EventName[]
 
 type Missing = Exclude<EventName, (typeof EVENT_NAMES)[number]>

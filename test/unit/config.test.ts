@@ -165,6 +165,15 @@ test('the low load mark must not exceed the high one', () => {
   assert.equal(equal.electLoadLow, 0.5)
 })
 
+test('the idle connection timeout must outlast a login held on an attach and two heartbeat or exchange intervals, or be 0', () => {
+  // Defaults: attach 5000 + login 10000; heartbeat and exchange 10000 each, twice.
+  assert.equal(parseConfig(env({ PATCHDAY_CONN_IDLE_TIMEOUT_MS: '20000' })).connIdleTimeoutMs, 20_000)
+  assertConfigError(() => parseConfig(env({ PATCHDAY_CONN_IDLE_TIMEOUT_MS: '19999' })), 'PATCHDAY_CONN_IDLE_TIMEOUT_MS')
+  assertConfigError(() => parseConfig(env({ PATCHDAY_LOGIN_TIMEOUT_MS: '200000' })), 'PATCHDAY_CONN_IDLE_TIMEOUT_MS')
+  assertConfigError(() => parseConfig(env({ PATCHDAY_HEARTBEAT_INTERVAL_MS: '60001' })), 'PATCHDAY_CONN_IDLE_TIMEOUT_MS')
+  assert.equal(parseConfig(env({ PATCHDAY_CONN_IDLE_TIMEOUT_MS: '0', PATCHDAY_LOGIN_TIMEOUT_MS: '200000' })).connIdleTimeoutMs, 0)
+})
+
 test('configToEnv round-trips a config with a non-default value of every kind through parseConfig', () => {
   const base = parseConfig(env())
   const changed: PeerConfig = {

@@ -1,0 +1,223 @@
+/**
+ * The transport guard: applies node/transport-limits.ts to a libp2p node, so
+ * that one hostile or broken peer cannot take the process down.
+ *
+ * - As libp2p's connection gater it refuses, before any cryptography, inbound
+ *   sockets beyond the caps on handshakes in progress (in total and per source
+ *   IP) and on connections (in total and per source IP), and after the Noise
+ *   handshake a peer id that already holds `connsPerPeerMax` connections.
+ *   libp2p's own caps are set above ours (node/libp2p.ts) so that ours bind and
+ *   are counted: libp2p refuses silently.
+ * - On `connection:open` it closes a peer's surplus inbound connections (two
+ *   handshakes of one peer id can pass the gater at once).
+ * - A sweep closes idle connections and resets answered streams the remote
+ *   never closed.
+ * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
+ *   dials by address and never reads it back, and libp2p would otherwise keep an
+ *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
+ *
+ * What it refuses or closes is counted per reason and reported every
+ * `logIntervalMs` (one `conn.limited` event per reason with a count and a sample).
+ */
+import type { Libp2p } from 'libp2p'
+import type { Connection, ConnectionGater, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface'
+import { lastActiveMs, markActive } from './conn-activity.ts'
+import { LimitCounts, KeyCounts, idle, lingered, refuseInbound, refusePeer, remoteIp, surplus, sweepEveryMs, type ConnView, type LimitRecord, type LimitReason, type TransportLimits } from './transport-limits.ts'
+
+/** A stream reset because the remote kept it half-open after our answer. */
+export class StreamLingerError extends Error {
+  override name = 'StreamLingerError'
+}
+
+/** A connection closed by the guard (idle, or surplus of its peer). */
+export class ConnectionLimitError extends Error {
+  override name = 'ConnectionLimitError'
+}
+
+/** Handshakes that end this close to the timeout count as timed out (timers fire a little late or early). */
+const TIMEOUT_SLACK = 0.9
+
+export type OnLimited = (records: LimitRecord[], intervalMs: number) => void
+
+/** An inbound connection from its first byte until it is open (or its socket closes): security, then muxer. */
+interface Pending { ip: string, sinceMs: number, peer?: string }
+
+/** A remote address without its /p2p/ part: how an open connection is matched to its socket. */
+function socketKey (addr: { toString: () => string }): string {
+  return addr.toString().split('/p2p/')[0] ?? ''
+}
+
+export class TransportGuard {
+  readonly counts = new LimitCounts()
+  private readonly limits: TransportLimits
+  private readonly onLimited: OnLimited
+  private node: Libp2p | undefined
+  private readonly pending = new Map<string, Pending>()
+  private readonly pendingByIp = new KeyCounts()
+  /** Inbound connections past Noise but not yet open, per peer id: parallel handshakes of one identity count too. */
+  private readonly pendingByPeer = new KeyCounts()
+  private readonly inboundByIp = new KeyCounts()
+  /** Inbound connections counted in inboundByIp, by connection id, with their IP. */
+  private readonly inboundIp = new Map<string, string>()
+  private conns = 0
+  private readonly lingerSince = new WeakMap<Stream, number>()
+  private timers: NodeJS.Timeout[] = []
+
+  constructor (limits: TransportLimits, onLimited: OnLimited) {
+    this.limits = limits
+    this.onLimited = onLimited
+  }
+
+  /** Handshakes in progress and open connections, as the guard counts them (tests compare them with libp2p's). */
+  get state (): { handshakes: number, conns: number, sources: number } {
+    return { handshakes: this.pending.size, conns: this.conns, sources: this.inboundByIp.size + this.pendingByIp.size }
+  }
+
+  gater (): ConnectionGater {
+    return {
+      denyInboundConnection: (maConn) => this.inbound(maConn),
+      denyInboundEncryptedConnection: (peerId, maConn) => this.encrypted(peerId, maConn)
+    }
+  }
+
+  private refuse (reason: LimitReason, sample: string): true {
+    this.counts.add(reason, sample)
+    return true
+  }
+
+  private inbound (maConn: MultiaddrConnection): boolean {
+    const ip = remoteIp(maConn.remoteAddr)
+    const key = socketKey(maConn.remoteAddr)
+    const reason = refuseInbound({ handshakes: this.pending.size, handshakesFromIp: this.pendingByIp.get(ip), conns: this.conns, connsFromIp: this.inboundByIp.get(ip) }, this.limits)
+    if (reason !== null) return this.refuse(reason, ip)
+    this.pending.set(key, { ip, sinceMs: Date.now() })
+    this.pendingByIp.inc(ip)
+    maConn.addEventListener('close', () => {
+      const p = this.settle(key)
+      if (p !== undefined && Date.now() - p.sinceMs >= this.limits.handshakeTimeoutMs * TIMEOUT_SLACK) this.counts.add('handshake-timeout', p.ip)
+    }, { once: true })
+    return false
+  }
+
+  /** The handshake is over (the connection opened, or its socket closed): it no longer counts as pending. */
+  private settle (key: string): Pending | undefined {
+    const p = this.pending.get(key)
+    if (p === undefined) return undefined
+    this.pending.delete(key)
+    this.pendingByIp.dec(p.ip)
+    if (p.peer !== undefined) this.pendingByPeer.dec(p.peer)
+    return p
+  }
+
+  private encrypted (peerId: PeerId, maConn: MultiaddrConnection): boolean {
+    const id = peerId.toString()
+    const reason = refusePeer((this.node?.getConnections(peerId).length ?? 0) + this.pendingByPeer.get(id), this.limits)
+    if (reason !== null) return this.refuse(reason, id)
+    const p = this.pending.get(socketKey(maConn.remoteAddr))
+    if (p !== undefined && p.peer === undefined) {
+      p.peer = id
+      this.pendingByPeer.inc(id)
+    }
+    return false
+  }
+
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    this.conns++
+    if (conn.direction === 'inbound') {
+      this.settle(socketKey(conn.remoteAddr))
+      const ip = remoteIp(conn.remoteAddr)
+      this.inboundIp.set(conn.id, ip)
+      this.inboundByIp.inc(ip)
+    }
+    const node = this.node
+    if (node === undefined) return
+    const now = Date.now()
+    const mine = node.getConnections(conn.remotePeer)
+    for (const id of surplus(mine.map(c => view(c, now)), this.limits)) {
+      const c = mine.find(x => x.id === id)
+      if (c === undefined) continue
+      this.counts.add('conns-per-peer', c.remotePeer.toString())
+      c.abort(new ConnectionLimitError('surplus connection of its peer'))
+    }
+  }
+
+  private readonly onClose = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    this.conns = Math.max(0, this.conns - 1)
+    const ip = this.inboundIp.get(conn.id)
+    if (ip !== undefined) {
+      this.inboundIp.delete(conn.id)
+      this.inboundByIp.dec(ip)
+    }
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const node = this.node
+    if (node === undefined || evt.detail.equals(node.peerId)) return
+    node.peerStore.delete(evt.detail).catch((err: unknown) => { node.logger.forComponent('patchday:guard').error('peer store delete failed - %e', err) })
+  }
+
+  /** Start guarding `node` (before it starts listening); stops by itself when the node stops. */
+  attach (node: Libp2p): void {
+    this.node = node
+    node.addEventListener('connection:open', this.onOpen)
+    node.addEventListener('connection:close', this.onClose)
+    node.addEventListener('peer:disconnect', this.onDisconnect)
+    node.addEventListener('stop', () => { this.detach() }, { once: true })
+    const every = sweepEveryMs(this.limits)
+    if (every > 0) this.timers.push(setInterval(() => { this.sweep() }, every).unref())
+    this.timers.push(setInterval(() => { this.report() }, this.limits.logIntervalMs).unref())
+  }
+
+  detach (): void {
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    const node = this.node
+    if (node === undefined) return
+    node.removeEventListener('connection:open', this.onOpen)
+    node.removeEventListener('connection:close', this.onClose)
+    node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.report()
+    this.node = undefined
+  }
+
+  /** Log the interval's counts (nothing when nothing was refused). */
+  report (): void {
+    const records = this.counts.drain()
+    if (records.length > 0) this.onLimited(records, this.limits.logIntervalMs)
+  }
+
+  /** Close idle connections, reset lingering answered streams. */
+  sweep (now = Date.now()): void {
+    const node = this.node
+    if (node === undefined) return
+    const conns = node.getConnections()
+    for (const conn of conns) {
+      if (conn.streams.length > 0) markActive(conn, now)
+      for (const stream of conn.streams) this.checkLinger(stream, now)
+    }
+    const byId = new Map(conns.map(c => [c.id, c]))
+    for (const id of idle(conns.map(c => view(c, now)), now, this.limits)) {
+      const conn = byId.get(id)
+      if (conn === undefined) continue
+      this.counts.add('conn-idle', conn.remotePeer.toString())
+      conn.close().catch((err: unknown) => { conn.abort(err as Error) })
+    }
+  }
+
+  private checkLinger (stream: Stream, now: number): void {
+    if (stream.status !== 'open' || stream.writeStatus !== 'closed' || stream.remoteWriteStatus === 'closed') return
+    const since = this.lingerSince.get(stream)
+    if (since === undefined) {
+      this.lingerSince.set(stream, now)
+    } else if (lingered(since, now, this.limits)) {
+      this.counts.add('stream-linger', stream.protocol)
+      stream.abort(new StreamLingerError(`remote kept ${stream.protocol} open ${now - since} ms after the answer`))
+    }
+  }
+}
+
+function view (c: Connection, now: number): ConnView {
+  return { id: c.id, direction: c.direction, openedMs: c.timeline.open, streams: c.status === 'open' ? c.streams.length : 0, lastActiveMs: c.status === 'open' ? lastActiveMs(c) : now }
+}
