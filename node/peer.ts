@@ -4,7 +4,7 @@
  * loop; owns the role and the online state, and logs their changes.
  */
 import type { Libp2p } from 'libp2p'
-import type { PublicKey } from '@libp2p/interface'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { Client } from './services/client.ts'
 import { Supernode } from './services/supernode.ts'
 import { decide, type ElectionSettings } from './election.ts'
@@ -21,6 +21,8 @@ import { INITIAL_RETRY_STATE } from './contract/retry-policies.ts'
 
 export interface PeerComponents {
   node: Libp2p
+  /** This peer's identity key: a supernode signs its own record with it. */
+  key: PrivateKey
   config: PeerConfig
   addr: string
   issuer: PublicKey
@@ -54,6 +56,7 @@ export class Peer {
     const cfg = c.config
     this.supernode = new Supernode({
       node: c.node,
+      key: c.key,
       name: cfg.peer,
       addr: c.addr,
       issuer: c.issuer,

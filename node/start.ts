@@ -107,7 +107,9 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   const { inc, privateKey, credentials } = await loadState(config)
   const initialRole: Role = config.role === 'login' ? 'login' : config.bootstrap ? 'supernode' : 'client'
   let roleOf = (): Role => initialRole
-  const log = createEventLog({ run: config.runId, peer: config.peer, inc, level: config.logLevel }, () => roleOf(), logDest)
+  // The limiter's interval is real time (the clock is made below): log volume is a real resource.
+  const logLimits = { max: config.logRepeatMax, intervalMs: Math.max(1, Math.round(config.logRepeatIntervalMs * config.timeScale)) }
+  const log = createEventLog({ run: config.runId, peer: config.peer, inc, level: config.logLevel }, () => roleOf(), logDest, logLimits)
   const rng = createRng(`${config.seed}/${config.peer}/${inc}`)
   const clock = new Clock(config.timeScale)
   const stats = new Stats(config.peersContactedMax)
@@ -127,28 +129,30 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
       clock,
       log,
       stats,
-      init: { concurrencyMax: config.loginConcurrencyMax, queueMax: config.loginQueueMax, ratePerS: config.loginRatePerS, overflow: config.loginOverflow, serviceMs: config.loginServiceMs, ticketTtlMs: config.ticketTtlMs }
+      init: { concurrencyMax: config.loginConcurrencyMax, queueMax: config.loginQueueMax, ratePerS: config.loginRatePerS, overflow: config.loginOverflow, serviceMs: config.loginServiceMs, ticketTtlMs: config.ticketTtlMs,
+        peerConcurrencyMax: config.loginPeerConcurrencyMax, failBurst: config.loginFailBurst, failRatePerS: config.loginFailRatePerS, failAccountsMax: config.loginFailAccountsMax }
     })
     await server.start()
     const statsTimer = setInterval(() => { log.event('stats', stats.snapshot()) }, clock.real(config.statsIntervalMs))
     log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: false, hostCacheSize: 0, firstBoot: inc === 1, cpuUs: cpuUsedUs() })
-    return { log, node, addr, guard, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop() } }
+    return { log, node, addr, guard, login: server, stop: async () => { clearInterval(statsTimer); await server.stop(); await node.stop(); log.flush() } }
   }
 
   const cachePath = join(config.stateDir, HOST_CACHE_FILE)
+  const cacheLimits = { sourceMax: config.hostCacheSourceMax, gossipFailMax: config.hostCacheGossipFailMax }
   let cache: HostCache | null
   try {
-    cache = await loadHostCache(cachePath, config.hostCacheMax)
+    cache = await loadHostCache(cachePath, config.hostCacheMax, cacheLimits)
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'host cache unreadable; starting from the bootstrap list')
     cache = null
   }
   const firstBoot = cache === null || cache.size === 0
-  cache ??= new HostCache(config.hostCacheMax)
-  if (firstBoot) for (const b of bootstrap) if (b.name !== config.peer) cache.learn(b.name, b.addr, null, clock.now())
-  const peer = new Peer({ node, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials: credentials as NonNullable<typeof credentials>, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
+  cache ??= new HostCache(config.hostCacheMax, [], cacheLimits)
+  if (firstBoot) for (const b of bootstrap) if (b.name !== config.peer) cache.learn(b.name, b.addr, null, clock.now(), 'bootstrap')
+  const peer = new Peer({ node, key: privateKey, config, addr, issuer: issuer as NonNullable<typeof issuer>, cache, cachePath, clock, log, stats, rng, credentials: credentials as NonNullable<typeof credentials>, bootstrap: bootstrap.filter(b => b.name !== config.peer), crash: crash ?? crashProcess(log) })
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })
-  return { log, node, addr, guard, peer, stop: async () => { await peer.stop(); await node.stop() } }
+  return { log, node, addr, guard, peer, stop: async () => { await peer.stop(); await node.stop(); log.flush() } }
 }

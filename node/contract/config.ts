@@ -164,7 +164,33 @@ export const CONFIG_SPEC = {
   /** Distinct peer ids the `stats` counters remember (peersContacted saturates there). */
   peersContactedMax: int('PATCHDAY_PEERS_CONTACTED_MAX', 10_000, 1, 1_000_000),
   /** How often refusals are logged: one `conn.limited` event per reason with a count, never one per socket. */
-  guardLogIntervalMs: ms('PATCHDAY_GUARD_LOG_INTERVAL_MS', 10_000, 1)
+  guardLogIntervalMs: ms('PATCHDAY_GUARD_LOG_INTERVAL_MS', 10_000, 1),
+  // hardening: one hostile or broken peer cannot take a supernode or the login server down (docs/model.md)
+  /** Lines per event name and interval of the events bad input produces (msg.invalid, sn.rejected, ...); the rest are counted in log.suppressed. 0 = no limit. */
+  logRepeatMax: int('PATCHDAY_LOG_REPEAT_MAX', 50, 0, 1_000_000),
+  logRepeatIntervalMs: ms('PATCHDAY_LOG_REPEAT_INTERVAL_MS', 10_000, 1),
+  /** A busy answer's retry hint is clamped to this before a client waits on it (a hint is the server's word, not a command). */
+  retryHintMaxMs: ms('PATCHDAY_RETRY_HINT_MAX_MS', 60_000),
+  /** Each peer's own request budget at a supernode, spent before the shared one (a client needs about one request per heartbeat interval). */
+  snPeerRequestRatePerS: float('PATCHDAY_SN_PEER_REQUEST_RATE_PER_S', 5, 0.01, 1_000_000),
+  snPeerRequestBurst: int('PATCHDAY_SN_PEER_REQUEST_BURST', 10, 1, 1_000_000),
+  /**
+   * `optional`: attach without a ticket takes an unproven pending slot (the 2007 flow: attach, then log in;
+   * slot-leak needs it); with a valid ticket the slot is proven at once. `required`: no slot without a ticket,
+   * and clients log in before they attach.
+   */
+  snAttachTicket: oneOf('PATCHDAY_SN_ATTACH_TICKET', ['optional', 'required'] as const, 'optional'),
+  /** Supernode-list entries one source (a supernode's answer, an exchange partner) may add to a host cache. */
+  hostCacheSourceMax: int('PATCHDAY_HOST_CACHE_SOURCE_MAX', 16, 1, 10_000),
+  /** Failed tries after which an entry learnt only by hearsay (never reached by this peer) is dropped. */
+  hostCacheGossipFailMax: int('PATCHDAY_HOST_CACHE_GOSSIP_FAIL_MAX', 2, 1, 1000),
+  /** Logins one peer may have in flight (queued or in service) at the login server; more are answered busy at once. */
+  loginPeerConcurrencyMax: int('PATCHDAY_LOGIN_PEER_CONCURRENCY_MAX', 2, 1, 10_000),
+  /** Wrong passwords per account: a token bucket (burst, then a rate); an account out of tokens is answered busy without a password check. */
+  loginFailBurst: int('PATCHDAY_LOGIN_FAIL_BURST', 5, 1, 1_000_000),
+  loginFailRatePerS: float('PATCHDAY_LOGIN_FAIL_RATE_PER_S', 0.1, 0.0001, 1_000_000),
+  /** Accounts whose wrong passwords are remembered at most (the oldest is forgotten first): a bound on the throttle's memory. */
+  loginFailAccountsMax: int('PATCHDAY_LOGIN_FAIL_ACCOUNTS_MAX', 10_000, 1, 10_000_000)
 } as const satisfies Record<string, Spec>
 
 type ValueOf<S> = S extends IntSpec | FloatSpec ? number

@@ -38,7 +38,7 @@ export interface SupernodeRef {
 export type AttachFailure = 'busy' | 'timeout' | 'refused' | 'not-supernode' | 'error'
 export type LoginFailure = 'busy' | 'timeout' | 'rejected' | 'error'
 export type OfflineReason = 'heartbeat-lost' | 'supernode-gone' | 'session-unknown' | 'demoted'
-export type ClientLeftReason = 'timeout' | 'closed' | 'detached' | 'pending-expired' | 'demoted'
+export type ClientLeftReason = 'timeout' | 'closed' | 'detached' | 'pending-expired' | 'demoted' | 'replaced'
 /** Why the transport guard refused or closed something (the same list as node/transport-limits.ts). */
 export type ConnLimitReason = 'handshakes-total' | 'handshakes-per-ip' | 'handshake-timeout' | 'conns-total' | 'conns-per-ip' | 'conns-per-peer' | 'conn-idle' | 'stream-linger'
 
@@ -79,7 +79,7 @@ export interface EventPayloads {
   'client.joined': { client: string, clients: number, slotsMax: number }
   'client.left': { client: string, reason: ClientLeftReason, clients: number }
   /** Supernode side: an attach or request turned away. */
-  'sn.rejected': { client: string, reason: 'full' | 'budget' | 'not-supernode', pending: number, clients: number }
+  'sn.rejected': { client: string, reason: 'full' | 'budget' | 'not-supernode' | 'no-ticket', pending: number, clients: number }
   /** Login server side, one per request. */
   'login.served': { account: string, outcome: 'ok' | 'rejected' | 'busy' | 'dropped', reason?: string, queueMs: number, cpuUs: number }
   /** A malformed, oversized or forged message was refused; the process goes on. */
@@ -138,7 +138,19 @@ export interface EventPayloads {
    * event per reason and interval, with how many and one sample, never one per socket.
    */
   'conn.limited': { reason: ConnLimitReason, count: number, intervalMs: number, sample: string }
+  /** Lines of a summarised event left out over one interval (node/log-limiter.ts). */
+  'log.suppressed': { event: string, count: number, intervalMs: number, sample: Record<string, unknown> }
+  /** Supernode side: a peer's own request budget is spent; refused before the shared budget. */
+  'sn.limited': { from: string, request: string, retryAfterMs: number }
+  /** Login server side: refused before the shared queue (too many in flight from one peer, or too many wrong passwords for one account). */
+  'login.limited': { from: string, account: string, reason: 'peer-concurrency' | 'account-failures', retryAfterMs: number }
+  /** Supernode list entries refused (unsigned, forged, expired, not from their sender, or past the per-source cap). */
+  'gossip.refused': { from: string, reason: GossipRefusal, entries: number }
+  /** Client side: a busy answer's retry hint was out of bounds and was clamped. */
+  'hint.clamped': { from: string, hintMs: number, usedMs: number }
 }
+
+export type GossipRefusal = 'invalid-record' | 'not-sender' | 'source-cap' | 'conflict' | 'cache-full'
 
 export type EventName = keyof EventPayloads
 
@@ -159,7 +171,18 @@ export const EVENT_NAMES = [
   'stats', 'host.sample',
   'net.up', 'net.steady', 'net.down', 'net.attach', 'runtime.event',
   'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
-  'crash', 'sn.overload', 'conn.limited'
+  'crash', 'sn.overload', 'conn.limited',
+  'log.suppressed', 'sn.limited', 'login.limited', 'gossip.refused', 'hint.clamped'
+] as const satisfies readonly EventName[]
+
+/**
+ * Events that bad input or refused requests produce, at whatever rate a peer
+ * chooses: past a bound per interval they are counted in one `log.suppressed`
+ * line (node/log.ts). The analysis counts none of them; every event it counts
+ * is written one line each.
+ */
+export const SUMMARISED_EVENTS = [
+  'msg.invalid', 'ticket.rejected', 'sn.rejected', 'sn.limited', 'login.limited', 'gossip.refused', 'hint.clamped'
 ] as const satisfies readonly EventName[]
 
 type Missing = Exclude<EventName, (typeof EVENT_NAMES)[number]>

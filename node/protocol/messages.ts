@@ -31,8 +31,14 @@ const share = z.number().check(z.minimum(0), z.maximum(1))
 const name = z.string().check(z.regex(/^[A-Za-z0-9._-]{1,32}$/))
 const addr = str(1, 256)
 
-/** A supernode as gossiped: `ageMs` is how long ago (emulated) someone last heard from it directly, so stale entries age out instead of circulating forever. */
-export const SnInfo = z.strictObject({ name, addr, load: share, ageMs: count })
+/**
+ * A supernode as gossiped: a record signed by that supernode's own libp2p key
+ * (the peer id in `addr` names the key; node/sn-record.ts), so that nobody can
+ * speak for a supernode, claim its name at another address or make an old
+ * record look fresh. `issuedAt` and `exp` are emulated ms (Clock.now()): stale
+ * entries age out instead of circulating forever.
+ */
+export const SnInfo = z.strictObject({ name, addr, load: share, issuedAt: count, exp: count, sig: str(1, 128) })
 export type SnInfo = z.infer<typeof SnInfo>
 const snList = z.array(SnInfo).check(z.maxLength(SN_LIST_MAX))
 
@@ -49,13 +55,15 @@ export type LoginRequest = z.infer<typeof LoginRequest>
 
 export const LoginResponse = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('ok'), ticket: Ticket }),
-  z.strictObject({ t: z.literal('rejected'), reason: z.enum(['unknown-account', 'bad-password', 'invalid']) }),
+  // One answer for an unknown account and a wrong password: the login server does not say which accounts exist.
+  z.strictObject({ t: z.literal('rejected'), reason: z.enum(['bad-credentials', 'invalid']) }),
   z.strictObject({ t: z.literal('busy'), retryAfterMs: count })
 ])
 export type LoginResponse = z.infer<typeof LoginResponse>
 
 export const SnRequest = z.discriminatedUnion('t', [
-  z.strictObject({ t: z.literal('attach'), name }),
+  // With a valid ticket the slot is proven (bound to the ticket's account) at once.
+  z.strictObject({ t: z.literal('attach'), name, ticket: z.optional(Ticket) }),
   z.strictObject({ t: z.literal('register'), ticket: Ticket }),
   z.strictObject({ t: z.literal('heartbeat'), seq: z.optional(count) }),
   z.strictObject({ t: z.literal('detach') })
@@ -64,7 +72,7 @@ export type SnRequest = z.infer<typeof SnRequest>
 
 export const SnResponse = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('attached'), deadlineMs: count }),
-  z.strictObject({ t: z.literal('busy'), reason: z.enum(['full', 'budget']), retryAfterMs: count, alternatives: snList }),
+  z.strictObject({ t: z.literal('busy'), reason: z.enum(['full', 'budget', 'peer-budget']), retryAfterMs: count, alternatives: snList }),
   z.strictObject({ t: z.literal('not-supernode'), alternatives: snList }),
   z.strictObject({ t: z.literal('registered') }),
   z.strictObject({ t: z.literal('rejected'), reason: str(0, 128) }),

@@ -24,9 +24,12 @@ import type { PeerConfig } from '../contract/config.ts'
 import type { Credentials } from '../contract/accounts.ts'
 import type { AttachFailure, OfflineReason, SupernodeRef } from '../contract/events.ts'
 import { isAbort } from '../abort.ts'
+import { clampRetryHint } from '../retry-hint.ts'
+import { takeGossip, type GossipContext } from '../gossip.ts'
 
 export type ClientSettings = Pick<PeerConfig, 'attachTimeoutMs' | 'attachParallelMax' | 'attachCandidatesMax' | 'loginTimeoutMs' |
-'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'giveUpPauseMs' | 'crashReplyThresholdMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax'>
+'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'retryHintMaxMs' | 'giveUpPauseMs' | 'crashReplyThresholdMs' |
+'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax' | 'snAttachTicket' | 'snEntryTtlMs'>
 
 export interface ClientComponents {
   node: Libp2p
@@ -66,10 +69,12 @@ export class Client {
   lastHintMs = 0
   /** Login attempts since the last success (numbering for the events). */
   private loginAttempts = 0
+  private readonly gossip: GossipContext
 
   constructor (c: ClientComponents) {
     this.c = c
     this.s = c.settings
+    this.gossip = { cache: c.cache, log: c.log, self: c.name, lifeMaxMs: this.s.snEntryTtlMs, skewMs: this.s.snEntryTtlMs }
     this.policy = { policy: this.s.retryPolicy, baseMs: this.s.retryBaseMs, capMs: this.s.retryCapMs, attemptsMax: this.s.retryAttemptsMax }
   }
 
@@ -92,6 +97,12 @@ export class Client {
    * by the supernode's deadline (and never, with the slot-leak fault).
    */
   async session (signal: AbortSignal): Promise<'online' | 'login-failed' | 'register-failed'> {
+    // Where supernodes take no one without a ticket, log in first.
+    if (this.s.snAttachTicket === 'required' && !this.ticketValid) {
+      this.ticket = await this.loginOnce(++this.loginAttempts, signal)
+      if (this.ticket === null) return 'login-failed'
+      this.loginAttempts = 0
+    }
     const sn = await this.attach(signal)
     try {
       if (!this.ticketValid) {
@@ -131,7 +142,7 @@ export class Client {
   private seedIfEmpty (): void {
     if (this.c.cache.size > 0) return
     const now = this.c.clock.now()
-    for (const b of this.c.bootstrap) this.c.cache.learn(b.name, b.addr, null, now)
+    for (const b of this.c.bootstrap) this.c.cache.learn(b.name, b.addr, null, now, 'bootstrap')
   }
 
   /** Wait after a failure as the policy says; after the attempt limit, pause like a user giving up. */
@@ -190,9 +201,9 @@ export class Client {
     return winner
   }
 
-  private learn (list: SnInfo[]): void {
-    const now = this.c.clock.now()
-    for (const sn of list) if (sn.name !== this.c.name) this.c.cache.learn(sn.name, sn.addr, sn.load, now - sn.ageMs)
+  /** Take in a supernode list told by `source` (the remote peer id): signed records only, bounded per source. */
+  private learn (list: SnInfo[], source: string): void {
+    takeGossip(this.gossip, list, source, this.c.clock.now())
   }
 
   private attachFailed (sn: SupernodeRef, reason: AttachFailure, t0: number, round: number, error?: string): null {
@@ -216,7 +227,9 @@ export class Client {
       return this.attachFailed(sn, signal.aborted ? 'timeout' : 'refused', t0, round, (err as Error).name)
     }
     try {
-      const res = await request(conn, PROTOCOL_SN, { t: 'attach', name: this.c.name }, SnResponse, stats, signal)
+      // A valid ticket proves the slot at once (the supernode binds it to our account).
+      const ticket = this.ticketValid ? this.ticket : null
+      const res = await request(conn, PROTOCOL_SN, { t: 'attach', name: this.c.name, ...(ticket !== null ? { ticket } : {}) }, SnResponse, stats, signal)
       this.checkSlowReply('attach', t0)
       if (res.t === 'attached') {
         cache.ok(sn.name, clock.now())
@@ -226,15 +239,20 @@ export class Client {
       await conn.close().catch((err: unknown) => { conn.abort(err as Error) })
       if (res.t === 'busy') {
         this.lastBusyAt = clock.now()
-        this.roundHintMs = Math.max(this.roundHintMs, res.retryAfterMs)
-        this.learn(res.alternatives)
+        this.roundHintMs = Math.max(this.roundHintMs, this.hint(sn.name, res.retryAfterMs))
+        this.learn(res.alternatives, conn.remotePeer.toString())
         cache.learn(sn.name, sn.addr, 1, clock.now())
         return this.attachFailed(sn, 'busy', t0, round)
       }
       if (res.t === 'not-supernode') {
-        this.learn(res.alternatives)
+        this.learn(res.alternatives, conn.remotePeer.toString())
         cache.forget(sn.name)
         return this.attachFailed(sn, 'not-supernode', t0, round)
+      }
+      if (res.t === 'rejected') {
+        // Our ticket was refused (drop it: log in again), or this supernode wants one we do not have.
+        if (res.reason === 'invalid-ticket') this.ticket = null
+        return this.attachFailed(sn, 'error', t0, round, `rejected ${res.reason}`)
       }
       cache.fail(sn.name)
       return this.attachFailed(sn, 'error', t0, round, `unexpected ${res.t}`)
@@ -244,6 +262,13 @@ export class Client {
       cache.fail(sn.name)
       return this.attachFailed(sn, signal.aborted ? 'timeout' : 'error', t0, round, (err as Error).name)
     }
+  }
+
+  /** A retry hint as this client will wait on it: clamped to retryHintMaxMs (logged when it had to be). */
+  private hint (from: string, hintMs: number): number {
+    const h = clampRetryHint(hintMs, this.s.retryHintMaxMs)
+    if (h.clamped) this.c.log.event('hint.clamped', { from, hintMs: Number.isFinite(hintMs) ? hintMs : -1, usedMs: h.ms })
+    return h.ms
   }
 
   /** One login attempt (logged); the ticket, or null with `lastHintMs` set from a busy answer's hint. */
@@ -274,7 +299,7 @@ export class Client {
       this.c.log.event('login.failed', { reason: s.aborted ? 'timeout' : 'error', latencyMs, attempt, detail: error })
     } else if (res.t === 'busy') {
       this.c.log.event('login.failed', { reason: 'busy', latencyMs, attempt })
-      if (this.s.retryHonorHint) this.lastHintMs = res.retryAfterMs
+      if (this.s.retryHonorHint) this.lastHintMs = this.hint('login', res.retryAfterMs)
     } else {
       this.c.log.event('login.failed', { reason: 'rejected', latencyMs, attempt, detail: res.reason })
     }
@@ -324,7 +349,7 @@ export class Client {
           while (res.t === 'alive' && res.seq !== undefined && res.seq < seq) res = await readMessage(hb.lp, SnResponse, { signal: s }, n => { stats.recv(n) })
           if (res.t === 'alive') {
             missed = 0
-            this.learn(res.supernodes)
+            this.learn(res.supernodes, sn.conn.remotePeer.toString())
             cache.ok(sn.name, clock.now())
             continue
           }

@@ -7,15 +7,25 @@
  * each takes `serviceMs` of emulated time. Past the queue it answers busy (with a
  * retry hint) or, in 'timeout' mode, holds the request unanswered until the
  * client gives up.
+ *
+ * Ahead of that shared capacity, two bounds that no legitimate peer reaches
+ * (so a login flood of many peers, the experiment, is unchanged): one peer has
+ * at most `peerConcurrencyMax` logins in flight, and an account that had
+ * `failBurst` wrong passwords gets one more try per 1/`failRatePerS` emulated
+ * seconds (a token bucket per account, at most `failAccountsMax` accounts
+ * remembered); both are answered busy with a retry hint, before any password
+ * is checked. An unknown account and a wrong password get the same answer
+ * (`bad-credentials`), after the same scrypt work (a dummy record for an
+ * unknown name); only the server's own `login.served` line says which.
  */
 import type { Libp2p } from 'libp2p'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { LoginRequest, PROTOCOL_LOGIN, type LoginResponse } from '../protocol/messages.ts'
 import { serve } from '../rpc.ts'
-import { verifyPassword } from '../contract/accounts.ts'
+import { hashPassword, verifyPassword } from '../contract/accounts.ts'
 import type { AccountLookup } from '../derived-accounts.ts'
 import { signTicket } from '../tickets.ts'
-import { createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
+import { BucketMap, createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
 import type { Clock } from '../clock.ts'
 import type { EventLog } from '../log.ts'
 import type { Stats } from '../stats.ts'
@@ -29,7 +39,14 @@ export interface LoginServerInit {
   overflow: 'busy' | 'timeout'
   serviceMs: number
   ticketTtlMs: number
+  peerConcurrencyMax: number
+  failBurst: number
+  failRatePerS: number
+  failAccountsMax: number
 }
+
+/** Checked against when the account does not exist, so that an unknown name costs the same scrypt work as a wrong password. */
+const DUMMY_RECORD = hashPassword('patchday-no-such-account', Buffer.alloc(16))
 
 interface Waiter { resolve: () => void, enqueuedAt: number }
 
@@ -44,12 +61,17 @@ export class LoginServer {
   private readonly bucket: TokenBucket
   private readonly queue: Waiter[] = []
   private inService = 0
+  /** Logins in flight per peer id (an entry exists only while one is). */
+  private readonly inFlight = new Map<string, number>()
+  /** Wrong-password budget per account. */
+  private readonly failures: BucketMap
   private readonly stopping = new AbortController()
 
   constructor (c: { node: Libp2p, key: PrivateKey, accounts: AccountLookup, init: LoginServerInit, clock: Clock, log: EventLog, stats: Stats }) {
     this.node = c.node; this.key = c.key; this.accounts = c.accounts; this.init = c.init
     this.clock = c.clock; this.log = c.log; this.stats = c.stats
     this.bucket = createBucket(c.init.ratePerS, Math.max(1, Math.ceil(c.init.ratePerS)), c.clock.now())
+    this.failures = new BucketMap(c.init.failRatePerS, c.init.failBurst, c.init.failAccountsMax)
   }
 
   async start (): Promise<void> {
@@ -65,8 +87,37 @@ export class LoginServer {
 
   get load (): { inService: number, queued: number } { return { inService: this.inService, queued: this.queue.length } }
 
+  /** Roughly when the work ahead will have drained, at the rate limit or the service time, whichever binds (emulated ms). */
+  private drainHintMs (): number {
+    const perLoginMs = Math.max(1000 / this.init.ratePerS, this.init.serviceMs / this.init.concurrencyMax)
+    return Math.round((this.queue.length + this.inService) * perLoginMs)
+  }
+
   private async login (req: LoginRequest, conn: Connection): Promise<LoginResponse | undefined> {
+    const from = conn.remotePeer.toString()
     const arrived = this.clock.now()
+    const mine = this.inFlight.get(from) ?? 0
+    if (mine >= this.init.peerConcurrencyMax) {
+      const retryAfterMs = this.drainHintMs()
+      this.log.event('login.limited', { from, account: req.account, reason: 'peer-concurrency', retryAfterMs })
+      return { t: 'busy', retryAfterMs }
+    }
+    if (this.failures.tokens(req.account, arrived) < 1) {
+      const retryAfterMs = Math.round(this.failures.waitMs(req.account, arrived))
+      this.log.event('login.limited', { from, account: req.account, reason: 'account-failures', retryAfterMs })
+      return { t: 'busy', retryAfterMs }
+    }
+    this.inFlight.set(from, mine + 1)
+    try {
+      return await this.queued(req, conn, arrived)
+    } finally {
+      const n = (this.inFlight.get(from) ?? 1) - 1
+      if (n > 0) this.inFlight.set(from, n)
+      else this.inFlight.delete(from)
+    }
+  }
+
+  private async queued (req: LoginRequest, conn: Connection, arrived: number): Promise<LoginResponse | undefined> {
     if (this.inService >= this.init.concurrencyMax) {
       if (this.queue.length >= this.init.queueMax) return await this.overflow(req.account)
       await new Promise<void>(resolve => { this.queue.push({ resolve, enqueuedAt: arrived }) })
@@ -83,11 +134,12 @@ export class LoginServer {
       await this.clock.sleep(this.init.serviceMs, this.stopping.signal)
       const cpu0 = process.cpuUsage()
       const account = this.accounts(req.account)
+      // The same work whether the account exists or not.
+      const passwordOk = verifyPassword(req.password, account ?? DUMMY_RECORD) && account !== undefined
       let res: LoginResponse
-      if (account === undefined) {
-        res = { t: 'rejected', reason: 'unknown-account' }
-      } else if (!verifyPassword(req.password, account)) {
-        res = { t: 'rejected', reason: 'bad-password' }
+      if (!passwordOk) {
+        this.failures.take(req.account, this.clock.now())
+        res = { t: 'rejected', reason: 'bad-credentials' }
       } else {
         const exp = Math.round(Date.now() + this.clock.real(this.init.ticketTtlMs))
         res = { t: 'ok', ticket: await signTicket(this.key, req.account, conn.remotePeer.toString(), exp) }
@@ -96,7 +148,8 @@ export class LoginServer {
       this.log.event('login.served', {
         account: req.account,
         outcome: res.t === 'ok' ? 'ok' : 'rejected',
-        ...(res.t === 'rejected' ? { reason: res.reason } : {}),
+        // The operator's log says which; the client is told only bad-credentials.
+        ...(res.t === 'rejected' ? { reason: account === undefined ? 'unknown-account' : 'bad-password' } : {}),
         queueMs,
         cpuUs: cpu.user + cpu.system
       })
@@ -110,10 +163,7 @@ export class LoginServer {
   private async overflow (account: string): Promise<LoginResponse | undefined> {
     if (this.init.overflow === 'busy') {
       this.log.event('login.served', { account, outcome: 'busy', queueMs: 0, cpuUs: 0 })
-      // Hint: roughly when the work ahead will have drained, at the rate limit or the service time, whichever binds.
-      const perLoginMs = Math.max(1000 / this.init.ratePerS, this.init.serviceMs / this.init.concurrencyMax)
-      const retryAfterMs = Math.round((this.queue.length + this.inService) * perLoginMs)
-      return { t: 'busy', retryAfterMs }
+      return { t: 'busy', retryAfterMs: this.drainHintMs() }
     }
     this.log.event('login.served', { account, outcome: 'dropped', queueMs: 0, cpuUs: 0 })
     // 'timeout' mode: never answer; the client's own timeout decides. Bounded.

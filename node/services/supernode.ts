@@ -6,17 +6,30 @@
  * it *active*. A pending slot that is not registered within
  * `pendingSlotDeadlineMs` is reclaimed (0 = never: the slot-leak fault model);
  * an active slot whose client sends no heartbeat for `clientTimeoutMs` is freed.
- * Every request spends a token of the supernode's request budget; without one
- * it answers busy.
+ * An attach that carries a valid ticket takes a proven (active) slot at once;
+ * with `snAttachTicket` required, no other attach takes a slot. A slot is bound
+ * to its ticket's account: one slot per account (a second identity of the same
+ * account replaces the first), and a re-attaching identity keeps its one slot.
+ *
+ * Budgets, in order: every request spends a token of its peer's own budget
+ * (`snPeerRequestRatePerS`); requests that need a slot are answered at once
+ * without one; only then does a request spend a token of the shared budget
+ * (`snRequestRatePerS`), and without one it is answered busy. One peer cannot
+ * spend what the supernode's clients share.
+ *
+ * Supernode lists are signed records (node/sn-record.ts); this supernode signs
+ * its own and takes in others' through node/gossip.ts.
  */
 import type { Libp2p } from 'libp2p'
-import type { Connection, PublicKey } from '@libp2p/interface'
+import type { Connection, PrivateKey, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOL_HEARTBEAT, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse } from '../protocol/messages.ts'
+import { PROTOCOL_HEARTBEAT, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse, type Ticket } from '../protocol/messages.ts'
 import { serve, serveStream, request } from '../rpc.ts'
 import { verifyTicket } from '../tickets.ts'
 import { InvalidMessageError, InvalidTicketError } from '../contract/errors.ts'
-import { createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
+import { BucketMap, createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
+import { signRecord, verifyRecord, InvalidRecordError } from '../sn-record.ts'
+import { logRefusals, takeGossip, type GossipContext } from '../gossip.ts'
 import type { HostCache } from '../host-cache.ts'
 import type { Clock } from '../clock.ts'
 import type { EventLog } from '../log.ts'
@@ -26,13 +39,20 @@ import type { PeerConfig } from '../contract/config.ts'
 import type { ClientLeftReason } from '../contract/events.ts'
 import { isAbort } from '../abort.ts'
 
-interface Slot { name: string, state: 'pending' | 'active', since: number, lastSeen: number }
+/** A slot; `account` once a ticket proved who holds it. */
+interface Slot { name: string, state: 'pending' | 'active', since: number, lastSeen: number, account?: string }
 
 export type SupernodeSettings = Pick<PeerConfig, 'slotsMax' | 'snRequestRatePerS' | 'snRequestBurst' | 'pendingSlotDeadlineMs' |
-'clientTimeoutMs' | 'snLinksMax' | 'snExchangeIntervalMs' | 'snEntryTtlMs' | 'snAlternativesMax' | 'snBusyRetryAfterMs' | 'snOverloadThreshold'>
+'clientTimeoutMs' | 'snLinksMax' | 'snExchangeIntervalMs' | 'snEntryTtlMs' | 'snAlternativesMax' | 'snBusyRetryAfterMs' | 'snOverloadThreshold' |
+'snPeerRequestRatePerS' | 'snPeerRequestBurst' | 'snAttachTicket'>
+
+/** Peers whose own request budgets are tracked at most (least recently seen forgotten first; about 100 bytes each). */
+export const PEER_BUDGETS_MAX = 10_000
 
 export interface SupernodeComponents {
   node: Libp2p
+  /** This peer's identity key: it signs the supernode's own record. */
+  key: PrivateKey
   name: string
   addr: string
   issuer: PublicKey
@@ -53,6 +73,11 @@ export class Supernode {
   private readonly c: SupernodeComponents
   private readonly s: SupernodeSettings
   private readonly slots = new Map<string, Slot>()
+  /** Account -> the peer id whose slot it holds. */
+  private readonly accounts = new Map<string, string>()
+  private readonly peerBudgets: BucketMap
+  private readonly gossip: GossipContext
+  private selfRecord: SnInfo | null = null
   private bucket: TokenBucket
   private active = false
   private idleSinceMs: number | null = null
@@ -65,13 +90,15 @@ export class Supernode {
     this.c = c
     this.s = c.settings
     this.bucket = createBucket(this.s.snRequestRatePerS, this.s.snRequestBurst, c.clock.now())
+    this.peerBudgets = new BucketMap(this.s.snPeerRequestRatePerS, this.s.snPeerRequestBurst, PEER_BUDGETS_MAX)
+    this.gossip = { cache: c.cache, log: c.log, self: c.name, lifeMaxMs: this.s.snEntryTtlMs, skewMs: this.s.snEntryTtlMs }
   }
 
   /** Handlers stay registered for the process's life: a demoted peer answers `not-supernode`. */
   async register (): Promise<void> {
     const { node, stats, log } = this.c
     await node.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, stats, log, async (req, conn) => this.onRequest(req, conn)), { maxInboundStreams: 8 })
-    await node.handle(PROTOCOL_SNX, serve(PROTOCOL_SNX, SnxMessage, stats, log, async (req) => this.onExchange(req)), { maxInboundStreams: 4 })
+    await node.handle(PROTOCOL_SNX, serve(PROTOCOL_SNX, SnxMessage, stats, log, async (req, conn) => this.onExchange(req, conn)), { maxInboundStreams: 4 })
     // Heartbeats: one stream per client session; quiet for longer than the client timeout ends it.
     await node.handle(PROTOCOL_HEARTBEAT, serveStream(PROTOCOL_HEARTBEAT, SnRequest, stats, log, () => this.c.clock.real(this.s.clientTimeoutMs), async (req, conn) => {
       if (req.t !== 'heartbeat') throw new InvalidMessageError(`${req.t} on the heartbeat stream`)
@@ -85,7 +112,18 @@ export class Supernode {
   get idleSince (): number | null { return this.idleSinceMs }
   get load (): number { return Math.min(1, this.slots.size / this.s.slotsMax) }
 
-  info (): SnInfo { return { name: this.c.name, addr: this.c.addr, load: this.load, ageMs: 0 } }
+  /**
+   * This supernode's own signed record. Signed again when its load changed or a
+   * quarter of its life has gone, so that relayed copies stay fresh while most
+   * answers reuse one signature (which receivers have verified already).
+   */
+  info (): SnInfo {
+    const now = Math.round(this.c.clock.now())
+    const r = this.selfRecord
+    if (r !== null && r.load === this.load && r.addr === this.c.addr && now - r.issuedAt < this.s.snEntryTtlMs / 4) return r
+    this.selfRecord = signRecord(this.c.key, { name: this.c.name, addr: this.c.addr, load: this.load, issuedAt: now, exp: now + this.s.snEntryTtlMs })
+    return this.selfRecord
+  }
 
   /** Start serving (boot as bootstrap supernode, or promotion). */
   activate (): void {
@@ -117,19 +155,31 @@ export class Supernode {
     this.c.node.removeEventListener('connection:close', this.onClose)
   }
 
+  /** Other supernodes to offer: fresh entries with a valid signed record, least loaded first; relayed as signed. */
   private alternatives (): SnInfo[] {
     const now = this.c.clock.now()
-    const fresh = this.c.cache.all().filter(e => e.name !== this.c.name && now - e.seenAt <= this.s.snEntryTtlMs)
-    const picked = this.c.rng.shuffle(fresh).sort((a, b) => (a.load ?? 0.5) - (b.load ?? 0.5)).slice(0, this.s.snAlternativesMax)
-    return picked.map(e => ({ name: e.name, addr: e.addr, load: e.load ?? 0.5, ageMs: Math.round(now - e.seenAt) }))
+    const fresh = this.c.cache.relayable(now).filter(e => e.name !== this.c.name && now - e.seenAt <= this.s.snEntryTtlMs)
+    const picked = this.c.rng.shuffle(fresh).sort((a, b) => (a.load ?? a.rec.load) - (b.load ?? b.rec.load)).slice(0, this.s.snAlternativesMax)
+    return picked.map(e => ({ name: e.name, addr: e.addr, load: e.rec.load, issuedAt: e.rec.issuedAt, exp: e.rec.exp, sig: e.rec.sig }))
   }
 
   private onRequest (req: SnRequest, conn: Connection): SnResponse | Promise<SnResponse> {
     const peerId = conn.remotePeer.toString()
     const now = this.c.clock.now()
     if (!this.active) return { t: 'not-supernode', alternatives: this.alternatives() }
+    // The 2010 self-protection model counts every request that arrives, whoever sends it.
     this.measureLoad(now)
+    // The peer's own budget first: one peer cannot spend what every client shares.
+    if (!this.peerBudgets.take(peerId, now)) {
+      const retryAfterMs = Math.round(this.peerBudgets.waitMs(peerId, now))
+      this.c.log.event('sn.limited', { from: peerId, request: req.t, retryAfterMs })
+      return { t: 'busy', reason: 'peer-budget', retryAfterMs, alternatives: [] }
+    }
     const slot = this.slots.get(peerId)
+    // Requests that need a slot are answered without one before the shared budget is touched.
+    if (req.t === 'heartbeat' && slot?.state !== 'active') return { t: 'unknown' }
+    if (req.t === 'register' && slot === undefined) return { t: 'rejected', reason: 'no-slot' }
+    if (req.t === 'detach' && slot === undefined) return { t: 'bye' }
     if (!take(this.bucket, now)) {
       this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.activeCount() })
       return { t: 'busy', reason: 'budget', retryAfterMs: Math.round(waitMs(this.bucket, now)), alternatives: this.alternatives() }
@@ -137,16 +187,18 @@ export class Supernode {
     switch (req.t) {
       case 'attach': {
         if (slot !== undefined) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
-        if (this.slots.size >= this.s.slotsMax) {
-          this.c.log.event('sn.rejected', { client: req.name, reason: 'full', pending: this.pending(), clients: this.activeCount() })
-          return { t: 'busy', reason: 'full', retryAfterMs: this.s.snBusyRetryAfterMs, alternatives: this.alternatives() }
+        if (req.ticket === undefined && this.s.snAttachTicket === 'required') {
+          this.c.log.event('sn.rejected', { client: req.name, reason: 'no-ticket', pending: this.pending(), clients: this.activeCount() })
+          return { t: 'rejected', reason: 'ticket-required' }
         }
+        if (this.isFull(req.ticket?.account)) return this.full(req.name)
+        if (req.ticket !== undefined) return this.attachProven(req.name, req.ticket, peerId)
         this.slots.set(peerId, { name: req.name, state: 'pending', since: now, lastSeen: now })
         this.idleSinceMs = null
         return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
       }
       case 'register':
-        return slot === undefined ? { t: 'rejected', reason: 'no-slot' } : this.registerTicket(slot, peerId, req.ticket, now)
+        return slot === undefined ? { t: 'rejected', reason: 'no-slot' } : this.registerTicket(slot, peerId, req.ticket)
       case 'heartbeat':
         if (slot?.state !== 'active') return { t: 'unknown' }
         slot.lastSeen = now
@@ -157,20 +209,63 @@ export class Supernode {
     }
   }
 
-  private registerTicket (slot: Slot, peerId: string, ticket: Parameters<typeof verifyTicket>[1], now: number): SnResponse | Promise<SnResponse> {
-    if (slot.state === 'active') return { t: 'registered' }
-    return verifyTicket(this.c.issuer, ticket, peerId, Date.now()).then(() => {
-      // The slot may have been reclaimed while the signature was checked.
-      if (this.slots.get(peerId) !== slot) return { t: 'rejected', reason: 'no-slot' } satisfies SnResponse
-      slot.state = 'active'
-      slot.lastSeen = now
-      this.c.log.event('client.joined', { client: slot.name, clients: this.activeCount(), slotsMax: this.s.slotsMax })
-      return { t: 'registered' } satisfies SnResponse
-    }, (err: unknown) => {
+  /** No slot free, unless `account` holds one already (its new identity will take that one's place). */
+  private isFull (account: string | undefined): boolean {
+    return this.slots.size >= this.s.slotsMax && (account === undefined || !this.accounts.has(account))
+  }
+
+  private full (client: string): SnResponse {
+    this.c.log.event('sn.rejected', { client, reason: 'full', pending: this.pending(), clients: this.activeCount() })
+    return { t: 'busy', reason: 'full', retryAfterMs: this.s.snBusyRetryAfterMs, alternatives: this.alternatives() }
+  }
+
+  /** Verify a ticket for `peerId`: null when valid, else the rejection (logged). */
+  private async checkTicket (client: string, ticket: Ticket, peerId: string): Promise<SnResponse | null> {
+    try {
+      await verifyTicket(this.c.issuer, ticket, peerId, Date.now())
+      return null
+    } catch (err) {
       if (!(err instanceof InvalidTicketError)) throw err
-      this.c.log.event('ticket.rejected', { client: slot.name, error: err.message })
-      return { t: 'rejected', reason: 'invalid-ticket' } satisfies SnResponse
-    })
+      this.c.log.event('ticket.rejected', { client, error: err.message })
+      return { t: 'rejected', reason: 'invalid-ticket' }
+    }
+  }
+
+  /** An attach with a ticket: a proven slot at once, bound to the ticket's account. */
+  private async attachProven (name: string, ticket: Ticket, peerId: string): Promise<SnResponse> {
+    const refused = await this.checkTicket(name, ticket, peerId)
+    if (refused !== null) return refused
+    // Things may have changed while the signature was checked.
+    if (this.slots.has(peerId)) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
+    if (!this.active) return { t: 'not-supernode', alternatives: this.alternatives() }
+    if (this.isFull(ticket.account)) return this.full(name)
+    const now = this.c.clock.now()
+    const slot: Slot = { name, state: 'pending', since: now, lastSeen: now }
+    this.slots.set(peerId, slot)
+    this.idleSinceMs = null
+    this.prove(slot, peerId, ticket.account, now)
+    return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
+  }
+
+  private async registerTicket (slot: Slot, peerId: string, ticket: Ticket): Promise<SnResponse> {
+    if (slot.state === 'active') return { t: 'registered' }
+    const refused = await this.checkTicket(slot.name, ticket, peerId)
+    if (refused !== null) return refused
+    // The slot may have been reclaimed while the signature was checked.
+    if (this.slots.get(peerId) !== slot) return { t: 'rejected', reason: 'no-slot' }
+    this.prove(slot, peerId, ticket.account, this.c.clock.now())
+    return { t: 'registered' }
+  }
+
+  /** The slot is proven: active, bound to `account`; the account's slot held by another identity is let go. */
+  private prove (slot: Slot, peerId: string, account: string, now: number): void {
+    const other = this.accounts.get(account)
+    if (other !== undefined && other !== peerId) this.release(other, 'replaced')
+    slot.state = 'active'
+    slot.lastSeen = now
+    slot.account = account
+    this.accounts.set(account, peerId)
+    this.c.log.event('client.joined', { client: slot.name, clients: this.activeCount(), slotsMax: this.s.slotsMax })
   }
 
   /** Registered clients (pending slots are capacity taken, not clients). */
@@ -214,6 +309,7 @@ export class Supernode {
     const slot = this.slots.get(peerId)
     if (slot === undefined) return
     this.slots.delete(peerId)
+    if (slot.account !== undefined && this.accounts.get(slot.account) === peerId) this.accounts.delete(slot.account)
     if (slot.state === 'active' || reason === 'pending-expired') {
       this.c.log.event('client.left', { client: slot.name, reason, clients: this.activeCount() })
     }
@@ -238,15 +334,28 @@ export class Supernode {
     }
   }
 
-  private onExchange (msg: SnxMessage): SnxMessage {
+  private onExchange (msg: SnxMessage, conn: Connection): SnxMessage {
     if (!this.active) return { t: 'not-supernode' }
-    if (msg.t === 'exchange') this.learn([msg.self, ...msg.known])
+    const from = conn.remotePeer.toString()
+    const now = this.c.clock.now()
+    if (!this.peerBudgets.take(from, now)) {
+      this.c.log.event('sn.limited', { from, request: 'exchange', retryAfterMs: Math.round(this.peerBudgets.waitMs(from, now)) })
+    } else if (msg.t === 'exchange') {
+      // A list is taken only from a supernode that signs its own record: the sender is accountable for what it adds.
+      if (this.signer(msg.self) === from) takeGossip(this.gossip, [msg.self, ...msg.known], from, now)
+      else logRefusals(this.c.log, from, { 'not-sender': 1 + msg.known.length })
+    }
     return { t: 'exchange', self: this.info(), known: this.alternatives() }
   }
 
-  private learn (list: SnInfo[]): void {
-    const now = this.c.clock.now()
-    for (const sn of list) if (sn.name !== this.c.name) this.c.cache.learn(sn.name, sn.addr, sn.load, now - sn.ageMs)
+  /** The peer id that signed `r`, or null when it is not a valid record. */
+  private signer (r: SnInfo): string | null {
+    try {
+      return verifyRecord(r, this.c.clock.now(), this.s.snEntryTtlMs, this.s.snEntryTtlMs)
+    } catch (err) {
+      if (err instanceof InvalidRecordError) return null
+      throw err
+    }
   }
 
   /** Exchange supernode lists with up to `snLinksMax` known supernodes. */
@@ -260,8 +369,14 @@ export class Supernode {
         const conn = await node.dial(multiaddr(e.addr), { signal })
         const res = await request(conn, PROTOCOL_SNX, { t: 'exchange', self: this.info(), known: this.alternatives() }, SnxMessage, stats, signal)
         if (res.t === 'exchange') {
-          this.learn([res.self, ...res.known])
+          const from = conn.remotePeer.toString()
+          if (this.signer(res.self) !== from) {
+            logRefusals(this.c.log, from, { 'not-sender': 1 + res.known.length })
+            cache.fail(e.name)
+            return
+          }
           cache.ok(e.name, clock.now())
+          takeGossip(this.gossip, [res.self, ...res.known], from, clock.now())
         } else {
           cache.forget(e.name)
         }

@@ -116,7 +116,7 @@ test('a normal client still logs in after the malformed input', async () => {
 
 test('a wrong password is rejected', async () => {
   await net.startPeer('c-badpw', { credentials: { account: 'c-badpw', password: 'not-the-password' } })
-  await net.waitFor(is('login.failed', { peer: 'c-badpw', reason: 'rejected', detail: 'bad-password' }), 110_000, 'login.failed bad-password')
+  await net.waitFor(is('login.failed', { peer: 'c-badpw', reason: 'rejected', detail: 'bad-credentials' }), 110_000, 'login.failed bad-password')
   await net.waitFor(is('login.served', { peer: 'login', account: 'c-badpw', outcome: 'rejected', reason: 'bad-password' }), 10_000, 'login.served rejected bad-password')
   await net.stop('c-badpw')
   assert.equal(net.find(is('online', { peer: 'c-badpw' })).length, 0)
@@ -126,7 +126,7 @@ for (const account of NOT_ACCOUNTS) {
   test(`an unknown account (${account}) is rejected`, async () => {
     const peer = `c-${account.replace(/_/g, '')}`
     await net.startPeer(peer, { credentials: { account, password: 'whatever' } })
-    await net.waitFor(is('login.failed', { peer, reason: 'rejected', detail: 'unknown-account' }), 110_000, `login.failed unknown-account from ${peer}`)
+    await net.waitFor(is('login.failed', { peer, reason: 'rejected', detail: 'bad-credentials' }), 110_000, `login.failed unknown-account from ${peer}`)
     await net.waitFor(is('login.served', { peer: 'login', account, outcome: 'rejected', reason: 'unknown-account' }), 10_000, `login.served rejected unknown-account for ${account}`)
     await net.stop(peer)
     assert.equal(net.find(is('online', { peer })).length, 0)

@@ -86,7 +86,7 @@ test('a login server and peers with only a lab secret log in over /dns4/ address
     }
   })
   await net.waitFor(is('login.served', { peer: 'login', account: 'c-wrongpw', outcome: 'rejected', reason: 'bad-password' }), 20_000, 'the wrong password refused')
-  await net.waitFor(is('login.failed', { peer: 'c-wrongpw', reason: 'rejected', detail: 'bad-password' }), 5_000, 'c-wrongpw told so')
+  await net.waitFor(is('login.failed', { peer: 'c-wrongpw', reason: 'rejected', detail: 'bad-credentials' }), 5_000, 'c-wrongpw told so')
 
   // The wrong secret, ids derived: the supernode's identity does not match, no connection is made.
   await net.startPeer('c-wrongid', { env: { ...wiring, PATCHDAY_LAB_SECRET: WRONG } })

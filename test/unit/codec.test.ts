@@ -9,7 +9,7 @@ import {
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
 const ticket = { account: 'user-001', peerId: '12D3KooWExample', exp: 1_700_000_000_000, sig: 'c2lnbmF0dXJl' }
-const sn = (i: number): SnInfo => ({ name: `p-${i}`, addr: `/ip4/127.2.1.${i}/tcp/4001/p2p/X`, load: 0.5, ageMs: 10 })
+const sn = (i: number): SnInfo => ({ name: `p-${i}`, addr: `/ip4/127.2.1.${i}/tcp/4001/p2p/X`, load: 0.5, issuedAt: 1000, exp: 61_000, sig: 'c2ln' })
 
 test('encodeMessage gives the JSON bytes of the message', () => {
   const msg = { t: 'heartbeat' }
@@ -50,7 +50,7 @@ test('decodeMessage refuses the wrong shape with InvalidMessageError', () => {
 const VALID: Array<[string, z.ZodMiniType, Record<string, unknown>]> = [
   ['LoginRequest', LoginRequest, { t: 'login', account: 'user-001', password: 'pw' }],
   ['LoginResponse ok', LoginResponse, { t: 'ok', ticket }],
-  ['LoginResponse rejected', LoginResponse, { t: 'rejected', reason: 'bad-password' }],
+  ['LoginResponse rejected', LoginResponse, { t: 'rejected', reason: 'bad-credentials' }],
   ['LoginResponse busy', LoginResponse, { t: 'busy', retryAfterMs: 250 }],
   ['SnRequest attach', SnRequest, { t: 'attach', name: 'p-001' }],
   ['SnRequest register', SnRequest, { t: 'register', ticket }],
@@ -91,7 +91,7 @@ test('bounds inside messages are enforced', () => {
     [SnResponse, { t: 'busy', reason: 'queue', retryAfterMs: 0, alternatives: [] }],
     [SnResponse, { t: 'busy', reason: 'full', retryAfterMs: -1, alternatives: [] }],
     [SnResponse, { t: 'attached', deadlineMs: 1.5 }],
-    [SnxMessage, { t: 'exchange', self: { ...sn(1), ageMs: -5 }, known: [] }],
+    [SnxMessage, { t: 'exchange', self: { ...sn(1), issuedAt: -5 }, known: [] }],
     [LoginRequest, { t: 'login', account: '', password: 'pw' }],
     [LoginResponse, { t: 'rejected', reason: 'because' }],
     [Ticket, { ...ticket, exp: 0 }],

@@ -1,0 +1,249 @@
+/**
+ * Issue 8, application level: one hostile peer (a raw libp2p node, or a handful
+ * of fresh identities) against a login server, supernodes and real clients.
+ * Each attack runs for seconds; the real clients must stay online and keep
+ * logging in, the attacker must be cut off or throttled, and the right event
+ * must be logged, with log lines per interval bounded.
+ *
+ * Subnets 41..46 (see test/helpers/inproc.ts for the others).
+ */
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Stream } from '@libp2p/interface'
+import { InprocNet, is } from '../helpers/inproc.ts'
+import { Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIMEOUT_MS } from '../helpers/hostile-app.ts'
+import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage } from '../../node/protocol/messages.ts'
+import { serve } from '../../node/rpc.ts'
+import { Stats } from '../../node/stats.ts'
+import type { PeerEvent } from '../../node/contract/events.ts'
+
+const nets: InprocNet[] = []
+const sybils: Sybils[] = []
+after(async () => {
+  for (const s of sybils) await s.stopAll()
+  for (const n of nets) await n.stopAll()
+})
+const WAIT_MS = 30_000
+const TTL_MS = 60_000
+
+async function net (subnet: number, names: string[], bootstrap: string[], env: Record<string, string> = {}): Promise<InprocNet> {
+  const n = await InprocNet.create({ subnet, names: ['login', ...names], bootstrap, env })
+  nets.push(n)
+  await n.startLogin()
+  return n
+}
+
+const online = (n: InprocNet, peers: string[], sn?: string): Promise<unknown> =>
+  n.waitForEach(peers, 'online', sn === undefined ? {} : { sn }, WAIT_MS)
+
+/** Lines of `ev` written plus those counted in log.suppressed, from `peer` since `mark`. */
+function tally (n: InprocNet, mark: number, peer: string, ev: string): { lines: number, suppressed: number } {
+  const lines = n.find(n.since(mark, (e): e is PeerEvent => e.peer === peer && e.ev === ev)).length
+  const suppressed = n.find(n.since(mark, is('log.suppressed', { peer, event: ev }))).reduce((s, e) => s + e.count, 0)
+  return { lines, suppressed }
+}
+
+test('3: poisoned supernode lists are refused or bounded, and clients recover when their supernode dies', async () => {
+  const n = await net(41, ['sn-1', 'sn-2', 'c-1', 'c-2', 'c-3', 'atk'], ['sn-1', 'sn-2'], { PATCHDAY_ATTACH_TIMEOUT_MS: '10000' })
+  const clients = ['c-1', 'c-2', 'c-3']
+  await n.startPeer('sn-1')
+  // The clients know both supernodes (bootstrap) but only sn-1 runs yet: they all attach there.
+  await n.startPeers(clients)
+  await online(n, clients, 'sn-1')
+  await n.startPeer('sn-2')
+  await n.waitFor(is('online', { peer: 'sn-2' }), WAIT_MS, 'sn-2 serving')
+
+  const atk = await n.rawNode('atk')
+  const atkId = atk.peerId.toString()
+  const conn = await dial(atk, n.slot('sn-1').addr)
+  const mark = n.mark()
+  const self = recordFor(n.slot('atk').key, 'atk', n.slot('atk').ip, 0, TTL_MS)
+  const poison = await poisonRecords(40, 41, TTL_MS)
+  // sn-2's name at an address of the attacker's: validly signed (by the attacker), but a trusted name.
+  const hijack = recordFor(n.slot('atk').key, 'sn-2', '127.3.41.250', 0, TTL_MS)
+  // sn-2's real address with load 0, signed by the attacker: a forgery.
+  const forged = { ...recordFor(n.slot('atk').key, 'sn-2', n.slot('sn-2').ip, 0, TTL_MS), addr: n.slot('sn-2').addr }
+  const res = await rpc(conn, PROTOCOL_SNX, { t: 'exchange', self, known: [hijack, forged, ...poison.slice(0, 40)] }, SnxMessage)
+  assert.equal(res.t, 'exchange')
+  // An exchange whose `self` is someone else's record (a replay of sn-2's) is refused whole.
+  const replayed = res.t === 'exchange' ? res.known.find(s => s.name === 'sn-2') : undefined
+  if (replayed !== undefined) {
+    await rpc(conn, PROTOCOL_SNX, { t: 'exchange', self: replayed, known: poison.slice(40) }, SnxMessage)
+    await n.waitFor(n.since(mark, is('gossip.refused', { peer: 'sn-1', from: atkId, reason: 'not-sender' })), WAIT_MS, 'a replayed self refused')
+  }
+  await conn.close()
+  const capped = await n.waitFor(n.since(mark, is('gossip.refused', { peer: 'sn-1', from: atkId, reason: 'source-cap' })), WAIT_MS, 'entries past the per-source cap refused')
+  // 42 entries offered (self, the hijack, 40 poisoned), one forged: at most 16 taken from one source.
+  assert.ok(capped.entries >= 42 - 1 - 16, `refused ${capped.entries} past the cap`)
+  await n.waitFor(n.since(mark, is('gossip.refused', { peer: 'sn-1', from: atkId, reason: 'invalid-record' })), WAIT_MS, 'the forged record refused')
+  await n.waitFor(n.since(mark, is('gossip.refused', { peer: 'sn-1', from: atkId, reason: 'conflict' })), WAIT_MS, 'the hijack of a trusted name refused')
+
+  // Let the poison spread to the clients for a few heartbeats, then take their supernode away.
+  await sleep(1000)
+  const killed = n.mark()
+  await n.stop('sn-1')
+  for (const c of clients) await n.waitFor(n.since(killed, is('online', { peer: c, sn: 'sn-2' })), WAIT_MS, `${c} online again at the real sn-2`)
+})
+
+test('6: fresh identities get no slot without a ticket; one account holds one slot however many identities it uses', async () => {
+  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required' })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  const squad = new Sybils(42)
+  sybils.push(squad)
+  const fresh = await squad.spawn(17)
+  const mark = n.mark()
+  const answers = await Promise.all(fresh.map(async node => {
+    const c = await dial(node, n.slot('sn-1').addr)
+    return await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'squatter' }, SnResponse)
+  }))
+  assert.ok(answers.every(a => a.t === 'rejected' && a.reason === 'ticket-required'), JSON.stringify(answers))
+  // The attacker's one real account, logged in from five identities: each attaches with its own ticket.
+  const five = fresh.slice(0, 5)
+  for (const node of five) {
+    const login = await rpc(await dial(node, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'atk', password: InprocNet.password('atk') }, LoginResponse)
+    assert.equal(login.t, 'ok')
+    if (login.t !== 'ok') return
+    const c = await dial(node, n.slot('sn-1').addr)
+    assert.equal((await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'atk', ticket: login.ticket }, SnResponse)).t, 'attached')
+    // Re-attaching is not a second slot.
+    assert.equal((await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'atk', ticket: login.ticket }, SnResponse)).t, 'attached')
+  }
+  assert.equal(n.find(n.since(mark, is('client.left', { peer: 'sn-1', client: 'atk', reason: 'replaced' }))).length, 4)
+  // Two of the three slots are still free: the real clients get them.
+  await n.startPeers(['c-1', 'c-2'], { env: { PATCHDAY_SN_ATTACH_TICKET: 'required' } })
+  await online(n, ['c-1', 'c-2'], 'sn-1')
+  assert.equal(tally(n, mark, 'sn-1', 'sn.rejected').lines + tally(n, mark, 'sn-1', 'sn.rejected').suppressed, 17)
+})
+
+test('7 and 9: a request flood from one peer spends its own budget, not the clients\'; its log lines are bounded', async () => {
+  const n = await net(43, ['sn-1', 'c-1', 'c-2', 'c-3', 'atk'], ['sn-1'], {
+    PATCHDAY_SN_REQUEST_RATE_PER_S: '10', PATCHDAY_SN_REQUEST_BURST: '10',
+    PATCHDAY_SN_PEER_REQUEST_RATE_PER_S: '2', PATCHDAY_SN_PEER_REQUEST_BURST: '4',
+    PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000'
+  })
+  const clients = ['c-1', 'c-2', 'c-3']
+  await n.startPeer('sn-1')
+  await n.startPeers(clients)
+  await online(n, clients, 'sn-1')
+  const atk = await n.rawNode('atk')
+  const conn = await dial(atk, n.slot('sn-1').addr)
+  const mark = n.mark()
+  const t0 = Date.now()
+  let sent = 0
+  let peerBudget = 0
+  const until = t0 + 3000
+  const lane = async (): Promise<void> => {
+    while (Date.now() < until) {
+      const msg = sent % 2 === 0 ? { t: 'attach', name: 'atk' } : { t: 'heartbeat' }
+      const r = await rpc(conn, PROTOCOL_SN, msg, SnResponse)
+      sent++
+      if (r.t === 'busy' && r.reason === 'peer-budget') peerBudget++
+    }
+  }
+  await Promise.all(Array.from({ length: 6 }, lane))
+  const seconds = (Date.now() - t0) / 1000
+  await conn.close()
+  assert.ok(sent / seconds > 30, `the flood is a flood: ${Math.round(sent / seconds)} requests/s`)
+  // Its own budget: a burst of 4, then 2 per emulated second (20 per real second at the harness's time scale).
+  assert.ok(sent - peerBudget <= 4 + 20 * seconds + 5, `${sent - peerBudget} of ${sent} requests passed the attacker's own budget in ${seconds.toFixed(1)} s`)
+  // The real clients kept their sessions and were never turned away.
+  assert.equal(n.find(n.since(mark, (e): e is PeerEvent => e.ev === 'offline' && clients.includes(e.peer))).length, 0, n.describe(n.since(mark, is('offline'))))
+  assert.equal(n.find(n.since(mark, is('sn.rejected', { peer: 'sn-1', reason: 'budget' }))).filter(e => clients.includes(e.client)).length, 0)
+  // 9: sn.limited is written at most 5 times per real second (plus a summary); the rest are counted.
+  await n.waitFor(n.since(mark, is('log.suppressed', { peer: 'sn-1', event: 'sn.limited' })), WAIT_MS, 'sn.limited summarised')
+  await sleep(1500)
+  const t = tally(n, mark, 'sn-1', 'sn.limited')
+  assert.ok(t.lines <= 5 * (Math.ceil(seconds) + 2), `${t.lines} sn.limited lines in ${seconds.toFixed(1)} s`)
+  assert.equal(t.lines + t.suppressed, peerBudget, 'every refusal is a line or counted in a summary')
+})
+
+test('8: parallel logins from one peer do not starve a real login; wrong passwords are throttled per account; one answer for unknown and wrong', async () => {
+  const n = await net(44, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], {
+    PATCHDAY_LOGIN_CONCURRENCY_MAX: '2', PATCHDAY_LOGIN_QUEUE_MAX: '4', PATCHDAY_LOGIN_SERVICE_MS: '2000'
+  })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  const atk = await n.rawNode('atk')
+  const conn = await dial(atk, n.slot('login').addr)
+  const mark = n.mark()
+  // One answer for an unknown account and a wrong password.
+  const unknown = await rpc(conn, PROTOCOL_LOGIN, { t: 'login', account: 'nobody-at-all', password: 'x' }, LoginResponse)
+  const wrong = await rpc(conn, PROTOCOL_LOGIN, { t: 'login', account: 'c-2', password: 'x' }, LoginResponse)
+  assert.deepEqual(unknown, wrong)
+  assert.deepEqual(wrong, { t: 'rejected', reason: 'bad-credentials' })
+  // The flood: four streams at a time (the protocol's limit per connection), for three seconds, while c-1 logs in.
+  const until = Date.now() + 3000
+  const flood = Promise.all(Array.from({ length: 4 }, async () => {
+    while (Date.now() < until) await rpc(conn, PROTOCOL_LOGIN, { t: 'login', account: 'atk', password: InprocNet.password('atk') }, LoginResponse)
+  }))
+  await n.startPeer('c-1')
+  await n.waitFor(is('login.ok', { peer: 'c-1' }), WAIT_MS, 'c-1 logs in during the flood')
+  await flood
+  assert.ok(n.find(n.since(mark, is('login.limited', { peer: 'login', from: atk.peerId.toString(), reason: 'peer-concurrency' }))).length > 0)
+  assert.ok(n.find(n.since(mark, is('login.failed', { peer: 'c-1' }))).length <= 2, n.describe(n.since(mark, is('login.failed', { peer: 'c-1' }))))
+  // 200 wrong passwords for c-2: a burst of 5 (one spent above) is checked, the rest throttled without a check.
+  let busy = 0
+  for (let i = 0; i < 200; i++) {
+    const r = await rpc(conn, PROTOCOL_LOGIN, { t: 'login', account: 'c-2', password: `guess-${i}` }, LoginResponse)
+    if (r.t === 'busy') busy++
+  }
+  await conn.close()
+  assert.ok(busy >= 185, `${busy} of 200 guesses throttled`)
+  // The burst of 5, plus what the rate (one per emulated 10 s, one per real second here) refilled meanwhile.
+  const checked = n.find(n.since(mark, is('login.served', { peer: 'login', account: 'c-2', outcome: 'rejected' }))).length
+  assert.ok(checked <= 10, `${checked} passwords of c-2 checked`)
+  // The real owner of c-2 gets in once the throttle has passed (it is told when).
+  await n.startPeer('c-2', { env: { PATCHDAY_RETRY_HONOR_HINT: 'true' } })
+  await online(n, ['c-1', 'c-2'], 'sn-1')
+})
+
+test('9: a burst of malformed frames costs a bounded number of lines, and every one is counted', async () => {
+  const n = await net(45, ['sn-1', 'atk'], ['sn-1'], { PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000' })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  const atk = await n.rawNode('atk')
+  const conn = await dial(atk, n.slot('sn-1').addr)
+  const mark = n.mark()
+  const BAD = 200
+  const junk = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
+  for (let i = 0; i < BAD; i += 4) {
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      const s: Stream = await conn.newStream(PROTOCOL_SN, { signal: AbortSignal.timeout(RPC_TIMEOUT_MS) })
+      s.send(junk)
+      await s.close({ signal: AbortSignal.timeout(RPC_TIMEOUT_MS) }).catch((err: unknown) => { s.abort(err as Error) })
+    }))
+  }
+  await conn.close()
+  const settled = async (): Promise<boolean> => { const t = tally(n, mark, 'sn-1', 'msg.invalid'); return t.lines + t.suppressed === BAD }
+  const deadline = Date.now() + WAIT_MS
+  while (!(await settled()) && Date.now() < deadline) await sleep(200)
+  const t = tally(n, mark, 'sn-1', 'msg.invalid')
+  assert.equal(t.lines + t.suppressed, BAD, 'every bad frame is a line or counted')
+  const seconds = (n.find(n.since(mark, is('log.suppressed', { peer: 'sn-1', event: 'msg.invalid' }))).at(-1)?.time ?? Date.now()) / 1000 - (n.events[mark]?.time ?? Date.now()) / 1000
+  assert.ok(t.lines <= 5 * (Math.ceil(seconds) + 1), `${t.lines} msg.invalid lines over ${seconds.toFixed(1)} s`)
+})
+
+test('13: a retry hint of 10^9 ms or 2^31 ms is clamped: no 11-day sleep, no hot loop', async () => {
+  const n = await net(46, ['c-1', 'fake', 'atk'], ['fake'])
+  const fake = await n.rawNode('fake')
+  let hint = 1e9
+  let answered = 0
+  await fake.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, new Stats(), silentLog, async () => {
+    answered++
+    return { t: 'busy', reason: 'full', retryAfterMs: hint, alternatives: [] }
+  }))
+  await n.startPeer('c-1', { env: { PATCHDAY_RETRY_HONOR_HINT: 'true', PATCHDAY_RETRY_HINT_MAX_MS: '3000', PATCHDAY_RETRY_BASE_MS: '100', PATCHDAY_RETRY_CAP_MS: '200' } })
+  const clamped = await n.waitFor(is('hint.clamped', { peer: 'c-1', hintMs: 1e9 }), WAIT_MS, 'the 10^9 hint clamped')
+  assert.equal(clamped.usedMs, 3000)
+  const round = await n.waitFor(is('attach.round-failed', { peer: 'c-1' }), WAIT_MS, 'a round waits the clamped hint')
+  assert.equal(round.delayMs, 3000)
+  hint = 2 ** 31
+  const mark = n.mark()
+  await n.waitFor(n.since(mark, is('hint.clamped', { peer: 'c-1', hintMs: 2 ** 31 })), WAIT_MS, 'the 2^31 hint clamped')
+  // 3000 emulated ms is 300 real ms: over two seconds a handful of tries, not a hot loop.
+  const before = answered
+  await sleep(2000)
+  assert.ok(answered - before <= 10, `${answered - before} attaches in 2 s`)
+  assert.ok(answered - before >= 2, 'and it does retry')
+})
