@@ -52,7 +52,7 @@ export function withRuntimeOption (cmd: Command): Command {
     .option('--restart-mode <mode>', RESTART_MODE_HELP)
 }
 
-const RESTART_MODE_HELP = 'what a storm restarts with --runtime compose: container (docker stop/start, the default) or process (the peer process inside its running container: as fast as local restarts)'
+const RESTART_MODE_HELP = 'what a storm restarts with --runtime compose: container (docker stop/start, the default) or process (the peer process inside its running container: a signal, not a container restart)'
 
 /** `--restart-mode`, parsed and checked against `--runtime` (undefined: the runtime's default). */
 export function restartModeOption (o: RuntimeOption): RestartMode | undefined {

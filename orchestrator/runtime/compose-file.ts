@@ -27,6 +27,8 @@ export const CONTAINER_CONFIG_DIR = '/patchday/config'
 export const ENV_FILE_NAME = 'env.json'
 /** Inside every container of a process-restart run: the supervisors' state files, bind-mounted read-write. */
 export const CONTAINER_CTL_DIR = '/patchday/ctl'
+/** Inside every container of a compose run: one Node compile cache for the whole run, bind-mounted read-write. */
+export const CONTAINER_CACHE_DIR = '/patchday/cache'
 /** The in-container supervisor of the process restart mode (docker/supervise.sh, copied by the Dockerfile). */
 export const SUPERVISOR_COMMAND = ['/bin/sh', '/app/supervise.sh']
 export const LAB_NETWORK = 'lab'
@@ -78,6 +80,12 @@ export interface RunComposeOptions {
   graceS?: number
   /** Process restarts: every container runs its process under docker/supervise.sh, whose state files go to this host folder. */
   supervised?: { ctlDir: string }
+  /**
+   * A host folder every container shares as its Node compile cache, as local processes share
+   * one: the first peer to boot compiles the bundle for all (without it each container compiles
+   * it afresh: about 100 ms of CPU and 7 MB more per peer). Not for Swarm (one host's folder).
+   */
+  compileCacheDir?: string
 }
 
 const GRACE_S_DEFAULT = 5
@@ -113,6 +121,10 @@ export function runCompose (o: RunComposeOptions): ComposeSpec {
   const env: Record<string, string> = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` }
   const volumes = [`${o.configDir}:${CONTAINER_CONFIG_DIR}:ro`]
   const cmd = (c: string[]): string[] => (o.supervised === undefined ? c : [...SUPERVISOR_COMMAND, ...c])
+  if (o.compileCacheDir !== undefined) {
+    env.NODE_COMPILE_CACHE = CONTAINER_CACHE_DIR
+    volumes.push(`${o.compileCacheDir}:${CONTAINER_CACHE_DIR}`)
+  }
   if (o.supervised !== undefined) {
     env.PATCHDAY_CTL_DIR = CONTAINER_CTL_DIR
     volumes.push(`${o.supervised.ctlDir}:${CONTAINER_CTL_DIR}`)

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
 import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
-import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
+import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CACHE_DIR, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
 import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
 import { RunDir } from '../../orchestrator/run/dir.ts'
 import { checkRestartMode, parseRestartMode } from '../../orchestrator/runtime/index.ts'
@@ -115,6 +115,14 @@ test('the compose runtime: well-known processes are dialled by service name, the
   assert.deepEqual(rt.endpoint({ name: 'p-001', group: 'peer', index: 1, wellKnown: true }), { listenHost: '0.0.0.0', dialHost: 'p-001', port: PEER_PORT })
   assert.equal(rt.endpoint({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).dialHost, null)
   assert.equal(rt.wiring({ name: 'p-009', group: 'peer', index: 9, wellKnown: false }).PATCHDAY_ANNOUNCE_IP, 'auto')
+})
+
+test('a compose run shares one Node compile cache among its containers, mounted read-write', () => {
+  const c = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.213.0.0/20', bootstrap: ['p-001'], configDir: './config', compileCacheDir: './cache' })
+  for (const s of Object.values(c.services)) {
+    assert.equal(s.environment.NODE_COMPILE_CACHE, CONTAINER_CACHE_DIR)
+    assert.ok(s.volumes?.includes(`./cache:${CONTAINER_CACHE_DIR}`))
+  }
 })
 
 test('--restart-mode: compose has both modes, local only processes and Swarm only containers; anything else is a usage error', () => {
