@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:runtimes [-- --sizes 100,300 --runtimes local,compose --scenario scenarios/skype-2007.yaml
+// npm run bench:runtimes [-- --sizes 100,300 --runtimes local,compose[,compose:process] --scenario scenarios/skype-2007.yaml
 //                           --settle-ms 15000 --storm-share 0.5 --storm-window 10s]
 //
 // Processes against containers, side by side. For each size, one runtime after the other, each
@@ -45,7 +45,7 @@ function usage (why) {
   process.exit(2)
 }
 if (sizes.some(n => !Number.isInteger(n) || n < 1)) usage('--sizes: positive integers, comma-separated')
-if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'swarm'].includes(r))) usage('--runtimes: local, compose and/or swarm')
+if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'compose:process', 'swarm'].includes(r))) usage('--runtimes: local, compose, compose:process (--restart-mode process) and/or swarm')
 if (!Number.isFinite(settleMs) || settleMs < 0) usage('--settle-ms: a number of milliseconds')
 if (!(Number(stormShare) > 0 && Number(stormShare) <= 1)) usage('--storm-share: a share in (0, 1]')
 if (scenario !== null && !existsSync(scenario)) usage(`--scenario: no file ${scenario}`)
@@ -137,6 +137,12 @@ async function teardown (runsDir) {
   }
 }
 
+/** `compose:process` is the compose runtime with --restart-mode process. */
+function runtimeArgs (spec) {
+  const [kind, mode] = spec.split(':')
+  return ['--runtime', kind, ...(mode !== undefined ? ['--restart-mode', mode] : [])]
+}
+
 function events (file) {
   if (!existsSync(file)) return []
   return readFileSync(file, 'utf8').split('\n').filter(l => l.startsWith('{')).flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
@@ -185,7 +191,7 @@ async function measureSize (runtime, n) {
     const before = memAvailableKb()
     const t0 = Date.now()
     log(`${runtime} ${n}: up`)
-    const up = await cliJson(runsDir, ['up', '--runtime', runtime, '--peers', String(n), '--seed', `bench-${n}`, '--timeout', '10m', '--json'], LIMIT.up)
+    const up = await cliJson(runsDir, ['up', ...runtimeArgs(runtime), '--peers', String(n), '--seed', `bench-${n}`, '--timeout', '10m', '--json'], LIMIT.up)
     Object.assign(row, { runId: up.runId, steadyMs: up.elapsedMs, wallMs: Date.now() - t0, onlineAtSteady: up.online })
     log(`${runtime} ${n}: steady after ${(up.elapsedMs / 1000).toFixed(1)} s (wall ${(row.wallMs / 1000).toFixed(1)} s); settling ${settleMs / 1000} s`)
     await sleep(settleMs)
@@ -255,7 +261,7 @@ async function runScenario (runtime) {
   try {
     log(`${runtime}: run ${scenario}`)
     const t0 = Date.now()
-    const r = await cliJson(runsDir, ['run', scenario, '--runtime', runtime, '--json'], LIMIT.run)
+    const r = await cliJson(runsDir, ['run', scenario, ...runtimeArgs(runtime), '--json'], LIMIT.run)
     Object.assign(row, { runId: r.runId, verdict: r.verdict, expect: r.expect, recoveryS: r.recoveryS, hostSaturated: r.hostSaturated, reasons: r.reasons, wallMs: Date.now() - t0 })
     const reportFile = join(runsDir, r.runId, 'report.json')
     const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : null
