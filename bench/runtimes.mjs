@@ -184,7 +184,7 @@ function dockerStatsMeanMb (runId) {
 }
 
 async function measureSize (runtime, n) {
-  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime}-${n}-`))
+  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replace(":", "-")}-${n}-`))
   current.runsDir = runsDir
   const row = { runtime, peers: n, runsDir, error: null }
   try {
@@ -255,7 +255,7 @@ async function measureSize (runtime, n) {
 }
 
 async function runScenario (runtime) {
-  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime}-scenario-`))
+  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replace(":", "-")}-scenario-`))
   current.runsDir = runsDir
   const row = { runtime, scenario, error: null }
   try {

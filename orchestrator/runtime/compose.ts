@@ -23,7 +23,7 @@ import type Docker from 'dockerode'
 import type { RunDir } from '../run/dir.ts'
 import type { Journal } from '../run/journal.ts'
 import { writeJsonAtomic } from '../run/dir.ts'
-import { RuntimeError } from '../errors.ts'
+import { RuntimeError, UsageError } from '../errors.ts'
 import type { ProcessSpec, ProcessStatus, RestartMode, Runtime, StopOutcome, TeardownResult } from './runtime.ts'
 import { ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
 import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.ts'
@@ -101,6 +101,8 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   private get envFile (): string { return join(this.configDir, ENV_FILE_NAME) }
 
   async prepare (specs: ProcessSpec[]): Promise<void> {
+    // Compose's short volume syntax (host:container[:mode]) cannot hold a host path with a colon.
+    if (this.run.root.includes(':')) throw new UsageError(`the runs folder ${this.run.root} has a ':' in its path, which Docker Compose cannot mount: use another --runs-dir`)
     const image = process.env.PATCHDAY_IMAGE ?? IMAGE_DEFAULT
     const subnet = await chooseSubnet(this.docker, SUBNET_POOL, '10.213.0.0/16')
     const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet, containers: specs.length })
