@@ -139,8 +139,15 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
       id = await this.containerId(spec.name)
     }
     if (id === null) throw new RuntimeError(`Swarm created no task container for ${spec.name} within ${TASK_WAIT_MS / 1000} s`)
-    if ((await this.docker.getContainer(id).inspect()).State.Running) return
-    await super.start(spec)
+    const c = this.docker.getContainer(id)
+    if ((await c.inspect()).State.Running) return
+    try {
+      await super.start(spec)
+    } catch (err) {
+      // Swarm started the task's container between our look and our start (found by CI: "login is already running").
+      if ((await c.inspect()).State.Running) return
+      throw err
+    }
   }
 
   protected override async refreshNames (): Promise<void> {
