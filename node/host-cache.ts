@@ -61,6 +61,13 @@ export interface HeardRecord { name: string, addr: string, load: number, issuedA
 
 const isGossip = (e: HostCacheEntry): boolean => e.trust === 'gossip'
 
+/** Both addresses name the same libp2p identity (`/p2p/<id>`); false when either names none. */
+function samePeerId (a: string, b: string): boolean {
+  const id = (addr: string): string | null => { const i = addr.lastIndexOf('/p2p/'); return i < 0 ? null : addr.slice(i + 5) }
+  const x = id(a)
+  return x !== null && x === id(b)
+}
+
 export class HostCache {
   readonly max: number
   readonly limits: HostCacheLimits
@@ -147,6 +154,16 @@ export class HostCache {
       }
       e.load = r.load
       e.seenAt = r.issuedAt
+      e.rec = rec
+      return 'updated'
+    }
+    // The same supernode (same key) at a new address, in a record newer than what we know: it signed
+    // the move itself (a reboot with another IP, as Swarm gives a restarted task), so follow it.
+    if (e !== undefined && e.trust !== 'bootstrap' && r.issuedAt > e.seenAt && samePeerId(e.addr, r.addr)) {
+      e.addr = r.addr
+      e.load = r.load
+      e.seenAt = r.issuedAt
+      e.failures = 0
       e.rec = rec
       return 'updated'
     }

@@ -76,6 +76,20 @@ test('host cache: hearsay never re-addresses or displaces a trusted entry', () =
   assert.equal(c.get('boot')?.trust, 'bootstrap')
 })
 
+test('host cache: a newer record of the same identity at a new address re-addresses a trusted entry; another identity cannot', () => {
+  const c = new HostCache(10, [], { sourceMax: 100, gossipFailMax: 2 })
+  const at = (ip: string, id: string): string => `/ip4/${ip}/tcp/4001/p2p/${id}`
+  c.learn('sn', at('10.0.0.5', 'idA'), 0.5, 10)
+  // A restarted supernode with another IP, signed by its own key (the same peer id): followed.
+  assert.equal(c.hear(heard('sn', at('10.0.0.9', 'idA'), 0.1, 50), 'someone'), 'updated')
+  assert.equal(c.get('sn')?.addr, at('10.0.0.9', 'idA'))
+  assert.equal(c.get('sn')?.trust, undefined, 'still first-hand')
+  // Older than what we know: not followed. Another identity claiming the name: a conflict.
+  assert.equal(c.hear(heard('sn', at('10.0.0.7', 'idA'), 0.1, 40), 'someone'), 'conflict')
+  assert.equal(c.hear(heard('sn', at('10.0.0.8', 'idB'), 0, 999), 'attacker'), 'conflict')
+  assert.equal(c.get('sn')?.addr, at('10.0.0.9', 'idA'))
+})
+
 test('host cache: a full cache makes room for hearsay only by dropping hearsay', () => {
   const c = new HostCache(2, [], { sourceMax: 100, gossipFailMax: 2 })
   c.learn('trusted', 't', null, 10)
