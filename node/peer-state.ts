@@ -55,30 +55,27 @@ export function parseIdentity (file: string, bytes: Uint8Array): PrivateKey {
   }
 }
 
-/** The account and password in `credentials.json` (pure). */
-export function parseCredentials (file: string, text: string): Credentials {
+/** JSON text of `file` checked against `schema`; a StateFileError saying what it is not, and `remedy`. */
+function parseJsonState<T> (file: string, text: string, schema: { safeParse: (v: unknown) => { success: true, data: T } | { success: false, error: Parameters<typeof describeIssue>[0] } }, what: string, remedy: string): T {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new StateFileError(file, `not JSON (${(err as Error).message})`, REMEDY.credentials)
+    throw new StateFileError(file, `not JSON (${(err as Error).message})`, remedy)
   }
-  const parsed = Credentials.safeParse(json)
-  if (!parsed.success) throw new StateFileError(file, `not {account, password} (${describeIssue(parsed.error)})`, REMEDY.credentials)
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) throw new StateFileError(file, `not ${what} (${describeIssue(parsed.error)})`, remedy)
   return parsed.data
+}
+
+/** The account and password in `credentials.json` (pure). */
+export function parseCredentials (file: string, text: string): Credentials {
+  return parseJsonState(file, text, Credentials, '{account, password}', REMEDY.credentials)
 }
 
 /** The login server's accounts file (pure). */
 export function parseAccounts (file: string, text: string): AccountsFile {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new StateFileError(file, `not JSON (${(err as Error).message})`, REMEDY.accounts)
-  }
-  const parsed = AccountsFile.safeParse(json)
-  if (!parsed.success) throw new StateFileError(file, `not an accounts file (${describeIssue(parsed.error)})`, REMEDY.accounts)
-  return parsed.data
+  return parseJsonState(file, text, AccountsFile, 'an accounts file', REMEDY.accounts)
 }
 
 async function atomicWrite (path: string, data: string | Uint8Array): Promise<void> {
