@@ -18,8 +18,9 @@
 // Attack 13 (huge retry hints) is client-side and not run here: see test/integration/hostile-app.test.ts.
 // Markdown on stdout, JSON in bench/results/attacks-<time>.json, progress on stderr.
 // Run it alone on the machine: latency and CPU are host-wide figures.
+import { events, quantile } from './lib.mjs'
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -99,16 +100,6 @@ function rssKb (pid) {
   return m === null ? null : Number(m[1])
 }
 
-function events (file) {
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8').split('\n').filter(l => l.startsWith('{')).flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
-}
-
-/** As orchestrator/analysis/lag.ts computes it. */
-function quantile (sorted, q) {
-  if (sorted.length === 0) return null
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
-}
 function latency (samples) {
   const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
   const r = (x) => x === null ? null : +x.toFixed(1)

@@ -17,6 +17,7 @@
 // Markdown tables on stdout, everything in bench/results/runtimes-<time>.json, progress on stderr.
 // Timings belong here, never in pass/fail tests. Run it alone on the machine: memory is
 // measured host-wide.
+import { events, quantile } from './lib.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir, cpus, totalmem } from 'node:os'
@@ -143,16 +144,6 @@ function runtimeArgs (spec) {
   return ['--runtime', kind, ...(mode !== undefined ? ['--restart-mode', mode] : [])]
 }
 
-function events (file) {
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8').split('\n').filter(l => l.startsWith('{')).flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
-}
-
-/** As orchestrator/analysis/lag.ts computes it. */
-function quantile (sorted, q) {
-  if (sorted.length === 0) return null
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
-}
 function lateness (ops) {
   const late = ops.map(e => e.lateMs).sort((a, b) => a - b)
   return { ops: late.length, p50Ms: quantile(late, 0.5), p99Ms: quantile(late, 0.99), maxMs: late.at(-1) ?? null }
