@@ -81,9 +81,14 @@ export function planNetwork (o: NetworkOptions): NetworkPlan {
   if (!Number.isInteger(reserveCount) || reserveCount < 0 || reserveCount > RESERVE_MAX) throw new UsageError(`reserve must be 0..${RESERVE_MAX}, got ${reserveCount}`)
   const reserve: PeerPlan[] = []
   for (let i = 1; i <= reserveCount; i++) {
-    reserve.push({ name: `mega-${String(i).padStart(2, '0')}`, index: i, bootstrap: true, capacityClass: 3, reachable: true })
+    reserve.push({ name: reserveName(i), index: i, bootstrap: true, capacityClass: 3, reachable: true })
   }
   return { seed: o.seed, login: { name: LOGIN_NAME }, peers, reserve, settings: o.settings ?? {} }
+}
+
+/** The reserve's dedicated supernodes are mega-01, mega-02, ... */
+export function reserveName (i: number): string {
+  return `mega-${String(i).padStart(2, '0')}`
 }
 
 /** Every process of the plan as the runtime addresses it: the login server, the peers, the reserve. */

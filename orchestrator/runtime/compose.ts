@@ -30,6 +30,7 @@ import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.t
 import { writeDockerState, type DockerState } from './docker/state.ts'
 import { dockerPreflight, formatIpv4, parseCidr, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
+import { cloneReplica } from './docker/clone.ts'
 import { SUPERVISOR_SIGNALS, SupervisorFiles, type SupervisorState } from './docker/supervisor.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
@@ -300,6 +301,21 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   protected override async refreshNames (): Promise<void> {
     const s = await this.stateOrNull()
     this.names = s === null ? null : new Map(Object.entries(s.containers).map(([name, id]) => [id, name]))
+  }
+
+  /** Attached networks only (a run of `up` has its reserve): a copy of a replica, recorded in docker.json. */
+  async addLike (name: string, like: string, env: Record<string, string>): Promise<boolean> {
+    const s = await this.state()
+    if (!s.attached) return false
+    const base = s.containers[like]
+    if (base === undefined) throw new RuntimeError(`no container for ${like} in run ${this.run.runId}`)
+    if (s.containers[name] !== undefined) throw new RuntimeError(`${name} already has a container`)
+    const id = await cloneReplica(this.docker, { like: base, env: { ...env, PATCHDAY_PEER: name }, labels: { [NAME_LABEL]: name }, compose: s.compose })
+    const next = { ...s, containers: { ...s.containers, [name]: id } }
+    await writeDockerState(this.run, next)
+    this.remember(next)
+    await this.refreshNames()
+    return true
   }
 
   async teardown (graceMs: number): Promise<TeardownResult> {

@@ -98,6 +98,12 @@ export interface Runtime {
   watchEvents?: (journal: Pick<Journal, 'event'>, signal: AbortSignal) => Promise<void>
   /** Stop and remove everything of this run, with or without a record of it; idempotent. */
   teardown: (graceMs: number) => Promise<TeardownResult>
+  /**
+   * A network with no reserve (one `docker compose up` started, then attached): add process
+   * `name`, made like the running process `like` with `env` laid over its settings; it is
+   * created, not started. False for a run whose reserve was provisioned at its start.
+   */
+  addLike?: (name: string, like: string, env: Record<string, string>) => Promise<boolean>
 }
 
 /** What a storm needs of a runtime: start, stop, kill and list processes (tests fake just this). */

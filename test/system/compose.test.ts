@@ -133,7 +133,7 @@ test('compose --restart-mode process: a storm restarts the peer processes inside
   assert.deepEqual(await leftovers(`patchday.run=${runId}`), { containers: 0, networks: 0, volumes: 0 })
 })
 
-test('compose: `docker compose up --scale` with no orchestrator, then attach, status, logs and down', { skip: skip ?? false, timeout: 600_000 }, async () => {
+test('compose: `docker compose up --scale` with no orchestrator, then attach, status, logs, inject and down', { skip: skip ?? false, timeout: 600_000 }, async () => {
   const c = await detectCompose()
   composeCmd = c.kind === 'v2' ? ['docker', 'compose'] : ['docker-compose']
   execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', STANDALONE_PROJECT, 'up', '-d', '--scale', 'peer=10'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, PATCHDAY_RUN_ID: STANDALONE_PROJECT } })
@@ -152,6 +152,21 @@ test('compose: `docker compose up --scale` with no orchestrator, then attach, st
   const names = new Set(lg.stdout.trim().split('\n').map(l => (JSON.parse(l) as { peer: string }).peer))
   assert.equal(names.size, 13)
   for (const n of names) assert.match(n, /^(boot-\d|peer-[0-9a-f]{12})$/)
+  // An attached network has no reserve: inject copies a running peer into a dedicated supernode,
+  // which Compose counts as one more replica of `peer` (so `docker compose down` removes it too).
+  const inj = await cli(runsDir, ['inject', 'supernodes', '--run', a.runId, '--count', '1', '--slots', '40'])
+  assert.equal(inj.code, 0, inj.stderr)
+  assert.equal(inj.stdout.trim(), 'mega-01')
+  const megaBoot = await eventually('mega-01 boots as a capable supernode', 120_000, async () => {
+    const r = await cli(runsDir, ['logs', '--run', a.runId, '--peer', 'mega-01', '--event', 'boot'])
+    const line = r.stdout.trim().split('\n').find(l => l !== '')
+    return line === undefined ? undefined : JSON.parse(line) as { bootstrap: boolean, capacityClass: number }
+  })
+  assert.equal(megaBoot.bootstrap, true)
+  assert.equal(megaBoot.capacityClass, 3)
+  await eventually('mega-01 online beside the 13', 120_000, async () => { const st = await status(a.runId); return st.online === 14 && st.running === 15 ? st : undefined })
+  const replicas = execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', STANDALONE_PROJECT, 'ps', '-q', 'peer'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATCHDAY_RUN_ID: STANDALONE_PROJECT } })
+  assert.equal(replicas.trim().split('\n').length, 11, 'compose sees the copy as the 11th replica of peer')
   const down = await cli(runsDir, ['down', '--run', a.runId, '--grace', '1s'])
   assert.equal(down.code, 0, down.stderr)
   assert.deepEqual(await leftovers(`com.docker.compose.project=${STANDALONE_PROJECT}`), { containers: 0, networks: 0, volumes: 0 })
