@@ -1,22 +1,28 @@
 /**
  * `patchday sweep <scenario>`: the scenario's storm share x a load axis, each
- * cell run `trials` times (one real run each, one after another), then a table
- * and a phase diagram of recovered / degraded / metastable: sweep.json and
- * sweep.html in runs/<sweep-id>/.
+ * cell run `trials` times (one real run each, one after another), optionally
+ * refined where the outcome flips (--adaptive), then a table of outcome counts
+ * and metastable probabilities and a phase diagram: sweep.json and sweep.html in
+ * runs/<sweep-id>/. sweep.json is saved after every run: --resume continues.
  */
 import type { Command } from 'commander'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadScenarioFile } from '../scenario/load.ts'
-import { expandSweep, compileScenario, type SweepCell } from '../scenario/compile.ts'
+import { expandSweep, compileScenario } from '../scenario/compile.ts'
+import { SWEEP_RUNS_MAX } from '../scenario/schema.ts'
 import { runScenario } from './run.ts'
 import { Progress } from '../progress.ts'
-import { UsageError, interruption } from '../errors.ts'
+import { NotSteadyError, UsageError, interruption } from '../errors.ts'
 import { newRunId } from '../network/launch.ts'
-import { formatDuration, parseCount } from '../units.ts'
-import type { Verdict } from '../analysis/verdict.ts'
+import { parseCount } from '../units.ts'
+import { writeJsonAtomic } from '../run/dir.ts'
+import { executeSweep, type CellRunner, type SweepResult } from '../sweep/execute.ts'
+import { formatSweepTable, renderSweepHtml } from '../sweep/render.ts'
 import { defineCommand } from './command.ts'
 import { runsDir, startupOptions, withStartupOptions, type StartupOptions } from './options.ts'
+
+export type { SweepResult, SweepResultRow } from '../sweep/execute.ts'
 
 export interface SweepArgs {
   runsDir: string
@@ -24,131 +30,106 @@ export interface SweepArgs {
   seed?: string
   deadlineMs: number
   bootingMax: number
-  /** Stop after this many runs (for a quick look); default all. */
+  /** Stop after this many runs of the grid (for a quick look); default all. */
   limit?: number
+  /** Refine the storm-share axis where the outcome flips. */
+  adaptive?: { resolution: number, maxRuns: number }
+  /** Continue the sweep with this id (its folder in the runs folder). */
+  resume?: string
 }
 
-export interface SweepResultRow {
-  stormShare: number
-  load: number
-  trial: number
-  seed: string
-  runId: string
-  verdict: Verdict | 'error'
-  recoveryS: number | null
-  hostSaturated: boolean | null
-  error?: string
-}
+const RESULT_FILE = 'sweep.json'
 
-export interface SweepResult {
-  name: string
-  seed: string
-  loadKey: string
-  stormShares: number[]
-  loads: number[]
-  rows: SweepResultRow[]
-}
-
-export async function sweep (a: SweepArgs): Promise<{ dir: string, result: SweepResult }> {
-  const loaded = await loadScenarioFile(a.file, a.seed !== undefined ? { seed: a.seed } : {})
-  const s = loaded.scenario
-  if (s.sweep === undefined) throw new UsageError(`${a.file} has no sweep: section`)
-  const cells: SweepCell[] = expandSweep(s, loaded.seed).slice(0, a.limit)
-  const id = `sweep-${newRunId(`${s.name}-${loaded.seed}`)}`
-  const dir = join(a.runsDir, id)
-  await mkdir(dir, { recursive: true })
-  const progress = new Progress()
-  progress.line(`sweep ${s.name}: ${cells.length} runs (storm share x ${s.sweep.load.key}, ${s.sweep.trials} trials), seed ${loaded.seed}`)
-  const result: SweepResult = { name: s.name, seed: loaded.seed, loadKey: s.sweep.load.key, stormShares: s.sweep.stormShares, loads: s.sweep.load.values, rows: [] }
-  const t0 = Date.now()
-  for (const [i, cell] of cells.entries()) {
-    const runId = `${id}-${i + 1}`
-    progress.line(`[${i + 1}/${cells.length}] ${cell.label} (elapsed ${formatDuration(Date.now() - t0)})`)
-    const row: SweepResultRow = { stormShare: cell.stormShare, load: cell.load, trial: cell.trial + 1, seed: cell.seed, runId, verdict: 'error', recoveryS: null, hostSaturated: null }
+/** The real runner: one scenario run per cell; a network that never formed is a finding, not an error. */
+function scenarioRunner (a: SweepArgs): CellRunner {
+  return async (cell, runId) => {
     try {
       const compiled = compileScenario(cell.scenario, cell.seed)
       const r = await runScenario({ runsDir: a.runsDir, file: a.file, runId, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keep: false, quiet: true },
         { file: a.file, seed: cell.seed, scenario: { ...cell.scenario, seed: cell.seed }, seedSource: 'option', compiled })
-      row.verdict = r.report.verdict
-      row.recoveryS = r.report.recoveryS
-      row.hostSaturated = r.report.host.hostSaturated
+      return { verdict: r.report.verdict, recoveryS: r.report.recoveryS, hostSaturated: r.report.host.hostSaturated }
     } catch (err) {
-      // Ctrl-C ends the sweep, not just this run.
+      // Ctrl-C ends the sweep, not just this run; what finished is saved and `--resume` continues.
       if (interruption(err) !== undefined) throw err
-      row.error = `${(err as Error).name}: ${(err as Error).message}`
+      if (err instanceof NotSteadyError) return { verdict: 'never-formed', recoveryS: null, hostSaturated: null, evidence: err.message }
+      return { verdict: 'error', recoveryS: null, hostSaturated: null, error: `${(err as Error).name}: ${(err as Error).message}` }
     }
-    progress.line(`  -> ${row.verdict}${row.recoveryS !== null ? `, recovery ${row.recoveryS.toFixed(1)} s` : ''}${row.hostSaturated === true ? ' (host saturated)' : ''}${row.error !== undefined ? ` ${row.error}` : ''}`)
-    result.rows.push(row)
-    await writeFile(join(dir, 'sweep.json'), JSON.stringify(result, null, 2))
   }
+}
+
+async function readPrevious (dir: string, name: string, seed: string): Promise<SweepResult> {
+  let text: string
+  try {
+    text = await readFile(join(dir, RESULT_FILE), 'utf8')
+  } catch {
+    throw new UsageError(`--resume: no ${RESULT_FILE} in ${dir}`)
+  }
+  let prev: SweepResult
+  try {
+    prev = JSON.parse(text) as SweepResult
+  } catch {
+    throw new UsageError(`--resume: ${join(dir, RESULT_FILE)} is not JSON; start the sweep again without --resume`)
+  }
+  if (prev.name !== name || prev.seed !== seed) throw new UsageError(`--resume: ${dir} is a sweep of ${prev.name} with seed ${prev.seed}, not ${name} with seed ${seed}`)
+  return { ...prev, trials: prev.trials ?? 1 }
+}
+
+export async function sweep (a: SweepArgs, runner?: CellRunner): Promise<{ dir: string, result: SweepResult }> {
+  const loaded = await loadScenarioFile(a.file, a.seed !== undefined ? { seed: a.seed } : {})
+  const s = loaded.scenario
+  if (s.sweep === undefined) throw new UsageError(`${a.file} has no sweep: section`)
+  const id = a.resume ?? `sweep-${newRunId(`${s.name}-${loaded.seed}`)}`
+  const dir = join(a.runsDir, id)
+  const previous = a.resume !== undefined ? await readPrevious(dir, s.name, loaded.seed) : undefined
+  await mkdir(dir, { recursive: true })
+  const progress = new Progress()
+  const grid = expandSweep(s, loaded.seed).slice(0, a.limit).length
+  progress.line(`sweep ${s.name} (${id}): ${grid} runs (storm share x ${s.sweep.load.key}, ${s.sweep.trials} trials)${a.adaptive !== undefined ? `, then refining the storm share to ${a.adaptive.resolution} (at most ${a.adaptive.maxRuns} more runs)` : ''}, seed ${loaded.seed}`)
+  const save = async (r: SweepResult): Promise<void> => { await writeJsonAtomic(join(dir, RESULT_FILE), r) }
+  const result = await executeSweep({
+    scenario: s,
+    seed: loaded.seed,
+    id,
+    runner: runner ?? scenarioRunner(a),
+    save,
+    progress,
+    ...(a.limit !== undefined ? { limit: a.limit } : {}),
+    ...(a.adaptive !== undefined ? { adaptive: a.adaptive } : {}),
+    ...(previous !== undefined ? { previous } : {})
+  })
+  await save(result)
   await writeFile(join(dir, 'sweep.html'), renderSweepHtml(result))
   progress.line(formatSweepTable(result))
   return { dir, result }
 }
 
-const ORDER: Array<Verdict | 'error'> = ['recovered', 'degraded', 'metastable', 'error']
-
-function cellRows (r: SweepResult, share: number, load: number): SweepResultRow[] {
-  return r.rows.filter(x => x.stormShare === share && x.load === load)
-}
-
-/** Per cell: counts of each verdict, e.g. `2R` / `1R 1M`. */
-export function cellLabel (rows: SweepResultRow[]): string {
-  if (rows.length === 0) return '-'
-  return ORDER.map(v => [v, rows.filter(x => x.verdict === v).length] as const).filter(([, n]) => n > 0)
-    .map(([v, n]) => `${n}${v === 'error' ? 'E' : v[0]?.toUpperCase() ?? '?'}`).join(' ')
-}
-
-export function formatSweepTable (r: SweepResult): string {
-  const head = [`storm share \\ ${r.loadKey}`, ...r.loads.map(String)]
-  const lines = [head.join('\t')]
-  for (const share of r.stormShares) lines.push([String(share), ...r.loads.map(l => cellLabel(cellRows(r, share, l)))].join('\t'))
-  return lines.join('\n') + '\n(R recovered, D degraded, M metastable, E error: runs per verdict)'
-}
-
-const COLOR: Record<string, string> = { recovered: '#2e7d32', degraded: '#f9a825', metastable: '#c62828', error: '#757575' }
-
-export function renderSweepHtml (r: SweepResult): string {
-  const esc = (t: string): string => t.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c)
-  const cell = (share: number, load: number): string => {
-    const rows = cellRows(r, share, load)
-    const worst = [...rows].sort((a, b) => ORDER.indexOf(b.verdict) - ORDER.indexOf(a.verdict))[0]
-    const bg = worst === undefined ? '#fff' : COLOR[worst.verdict] ?? '#fff'
-    const title = rows.map(x => `trial ${x.trial}: ${x.verdict}${x.recoveryS !== null ? ` (${x.recoveryS.toFixed(1)} s)` : ''} ${x.runId}`).join('\n')
-    return `<td style="background:${bg};color:#fff;text-align:center;padding:14px" title="${esc(title)}">${esc(cellLabel(rows))}</td>`
-  }
-  const rowsHtml = [...r.stormShares].reverse().map(share => `<tr><th>${share}</th>${r.loads.map(l => cell(share, l)).join('')}</tr>`).join('\n')
-  const detail = r.rows.map(x => `<tr><td>${x.stormShare}</td><td>${x.load}</td><td>${x.trial}</td><td>${x.verdict}</td><td>${x.recoveryS === null ? '' : x.recoveryS.toFixed(1)}</td><td>${x.hostSaturated === true ? 'yes' : ''}</td><td>${esc(x.runId)}</td></tr>`).join('\n')
-  return `<!doctype html><html><head><meta charset="utf-8"><title>patchday sweep ${esc(r.name)}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px 10px}</style></head><body>
-<h1>Sweep ${esc(r.name)}</h1><p>seed ${esc(r.seed)}. Each cell: runs per verdict (R recovered, D degraded, M metastable); colour: the worst outcome of the cell.</p>
-<h2>Phase diagram: storm share (rows) x ${esc(r.loadKey)} (columns)</h2>
-<table><tr><th>share \\ ${esc(r.loadKey)}</th>${r.loads.map(l => `<th>${l}</th>`).join('')}</tr>
-${rowsHtml}</table>
-<h2>Runs</h2><table><tr><th>storm share</th><th>${esc(r.loadKey)}</th><th>trial</th><th>verdict</th><th>recovery s</th><th>host saturated</th><th>run</th></tr>
-${detail}</table></body></html>
-`
-}
-
-interface SweepOptions extends StartupOptions { seed?: string, limit?: string }
+interface SweepOptions extends StartupOptions { seed?: string, limit?: string, adaptive?: boolean, resolution: string, maxRuns: string, resume?: string }
 
 export const sweepCommand = defineCommand({
   name: 'sweep',
-  description: 'run a scenario\'s sweep (storm share x load, repeated trials) into a table and a phase diagram',
+  description: 'run a scenario\'s sweep (storm share x load, repeated trials) into a probability table and a phase diagram',
   options: cmd => {
     cmd
       .argument('<scenario>', 'scenario file with a sweep: section, e.g. scenarios/sweep-2007.yaml')
       .option('--seed <seed>', 'override the scenario\'s seed')
-      .option('--limit <n>', 'run only the first N runs of the sweep')
+      .option('--limit <n>', 'run only the first N runs of the grid (no refinement)')
+      .option('--adaptive', 'after the grid, run more storm shares where the outcome flips, until the boundary is located to --resolution')
+      .option('--resolution <share>', 'adaptive: locate the boundary to within this much storm share', '0.05')
+      .option('--max-runs <n>', 'adaptive: at most this many runs beyond the grid', '60')
+      .option('--resume <sweep-id>', 'continue a stopped sweep (its folder name in the runs folder), reusing the runs that finished')
     return withStartupOptions(cmd, 'start-up deadline of each run')
   },
   action: async (file: string, o: SweepOptions, cmd: Command) => {
+    const resolution = Number(o.resolution)
+    if (!(resolution > 0 && resolution < 0.5)) throw new UsageError(`--resolution: a storm share in (0, 0.5), got ${JSON.stringify(o.resolution)}`)
     const r = await sweep({
       runsDir: runsDir(cmd),
       file,
       ...startupOptions(o),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
-      ...(o.limit !== undefined ? { limit: parseCount(o.limit, '--limit', 1, 10_000) } : {})
+      ...(o.limit !== undefined ? { limit: parseCount(o.limit, '--limit', 1, 10_000) } : {}),
+      ...(o.adaptive === true ? { adaptive: { resolution, maxRuns: parseCount(o.maxRuns, '--max-runs', 1, SWEEP_RUNS_MAX) } } : {}),
+      ...(o.resume !== undefined ? { resume: o.resume } : {})
     })
     process.stdout.write(`${r.dir}/sweep.html\n`)
   }

@@ -137,22 +137,31 @@ export function expandSweep (s: Scenario, seed: string): SweepCell[] {
   const cells: SweepCell[] = []
   sweep.stormShares.forEach((share, shareIndex) => {
     sweep.load.values.forEach((load, loadIndex) => {
-      for (let trial = 0; trial < sweep.trials; trial++) {
-        const cellSeed = `${seed}-t${trial + 1}`
-        const { sweep: _drop, ...rest } = s
-        const scenario: Scenario = {
-          ...rest,
-          seed: cellSeed,
-          storms: s.storms.map(st => st.storm.id !== sweep.storm
-            ? st
-            : { ...st, storm: { ...st.storm, targets: formatTargetSpec(withFraction(parseTargetSpec(st.storm.targets), share)) } }),
-          peers: sweep.load.key === 'peers' ? { ...s.peers, count: load } : s.peers,
-          settings: sweep.load.key === 'peers' ? s.settings : { ...s.settings, [sweep.load.key]: load }
-        }
-        const label = `share=${share} ${sweep.load.key}=${load} trial=${trial + 1}`
-        cells.push({ shareIndex, loadIndex, trial, stormShare: share, load, seed: cellSeed, label, scenario })
-      }
+      for (let trial = 0; trial < sweep.trials; trial++) cells.push(sweepCell(s, seed, share, load, trial, shareIndex, loadIndex))
     })
   })
   return cells
+}
+
+/**
+ * One run of a sweep: the scenario with the swept storm at `share` of its targets and the load
+ * at `load`, seeded by its trial (`<seed>-t<trial + 1>`, so that trial k of every cell shares
+ * a seed). Also for shares off the grid (adaptive refinement; their index is -1).
+ */
+export function sweepCell (s: Scenario, seed: string, share: number, load: number, trial: number, shareIndex = -1, loadIndex = -1): SweepCell {
+  const sweep = s.sweep
+  if (sweep === undefined) throw new Error(`scenario ${s.name} has no sweep`)
+  const cellSeed = `${seed}-t${trial + 1}`
+  const { sweep: _drop, ...rest } = s
+  const scenario: Scenario = {
+    ...rest,
+    seed: cellSeed,
+    storms: s.storms.map(st => st.storm.id !== sweep.storm
+      ? st
+      : { ...st, storm: { ...st.storm, targets: formatTargetSpec(withFraction(parseTargetSpec(st.storm.targets), share)) } }),
+    peers: sweep.load.key === 'peers' ? { ...s.peers, count: load } : s.peers,
+    settings: sweep.load.key === 'peers' ? s.settings : { ...s.settings, [sweep.load.key]: load }
+  }
+  const label = `share=${share} ${sweep.load.key}=${load} trial=${trial + 1}`
+  return { shareIndex, loadIndex, trial, stormShare: share, load, seed: cellSeed, label, scenario }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cellLabel, formatSweepTable, renderSweepHtml, type SweepResult, type SweepResultRow } from '../../orchestrator/commands/sweep.ts'
+import { cellLabel, formatSweepTable, renderSweepHtml } from '../../orchestrator/sweep/render.ts'
+import type { SweepResult, SweepResultRow } from '../../orchestrator/sweep/execute.ts'
 
 const row = (stormShare: number, load: number, trial: number, verdict: SweepResultRow['verdict']): SweepResultRow =>
   ({ stormShare, load, trial, seed: `s-t${trial}`, runId: `r-${stormShare}-${load}-${trial}`, verdict, recoveryS: verdict === 'recovered' ? 3 : null, hostSaturated: false })
@@ -11,6 +12,7 @@ const result: SweepResult = {
   loadKey: 'peers',
   stormShares: [0.1, 0.7],
   loads: [30, 50],
+  trials: 2,
   rows: [
     row(0.1, 30, 1, 'recovered'), row(0.1, 30, 2, 'recovered'),
     row(0.1, 50, 1, 'recovered'), row(0.1, 50, 2, 'metastable'),
@@ -26,18 +28,28 @@ test('a cell counts its runs per verdict', () => {
   assert.equal(cellLabel([]), '-')
 })
 
-test('the table has a row per storm share and a column per load', () => {
+test('the table has a row per storm share and a column per load: counts, then the metastable share with its interval', () => {
   const lines = formatSweepTable(result).split('\n')
   assert.deepEqual(lines[0]?.split('\t'), ['storm share \\ peers', '30', '50'])
-  assert.deepEqual(lines[1]?.split('\t'), ['0.1', '2R', '1R 1M'])
-  assert.deepEqual(lines[2]?.split('\t'), ['0.7', '1D', '1M 1E'])
+  // 0 of 2 metastable: 0% with a Wilson 95% interval up to 66%; 1 of 2: 50% [9-91].
+  assert.deepEqual(lines[1]?.split('\t'), ['0.1', '2R | M 0% [0-66]', '1R 1M | M 50% [9-91]'])
+  // The error is not a trial: 1 of 1 metastable.
+  assert.deepEqual(lines[2]?.split('\t'), ['0.7', '1D | M 0% [0-79]', '1M 1E | M 100% [21-100]'])
 })
 
-test('the phase diagram colours each cell by its worst outcome and lists every run', () => {
+test('a cell whose networks never formed says so, and is grey in the diagram', () => {
+  const nf: SweepResult = { ...result, stormShares: [0.5], loads: [200], rows: [{ ...row(0.5, 200, 1, 'never-formed'), evidence: 'not steady after 5m: online 32/50' }] }
+  assert.match(formatSweepTable(nf), /0\.5\t1N \| never formed/)
+  const html = renderSweepHtml(nf)
+  assert.match(html, /background:#757575[^>]*title="trial 1: never-formed \(not steady after 5m: online 32\/50\)/)
+})
+
+test('the phase diagram is a heat map of the metastable share and lists every run', () => {
   const html = renderSweepHtml(result)
-  // 0.1 x 50 holds a metastable run: red, not green.
-  assert.match(html, /background:#c62828[^>]*title="trial 1: recovered \(3\.0 s\) r-0\.1-50-1/)
-  assert.match(html, /background:#2e7d32[^>]*title="trial 1: recovered \(3\.0 s\) r-0\.1-30-1/)
+  // 0.1 x 50 is half metastable: amber; 0.1 x 30 none: green; 0.7 x 50 all: red.
+  assert.match(html, /background:rgb\(249,168,37\)[^>]*title="trial 1: recovered \(3\.0 s\) r-0\.1-50-1/)
+  assert.match(html, /background:rgb\(46,125,50\)[^>]*title="trial 1: recovered \(3\.0 s\) r-0\.1-30-1/)
+  assert.match(html, /background:rgb\(198,40,40\)[^>]*title="trial 1: metastable r-0\.7-50-1/)
   for (const r of result.rows) assert.ok(html.includes(r.runId), r.runId)
   assert.doesNotMatch(html, /<script/)
 })
