@@ -19,9 +19,10 @@ import { stormCommand } from './commands/storm.ts'
 import { injectCommand } from './commands/inject.ts'
 import { reportCommand } from './commands/report.ts'
 import { downCommand } from './commands/down.ts'
+import { checkCommand } from './commands/check.ts'
 
 /** Every command, in the order of `patchday --help`. */
-export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, psCommand, logsCommand, runCommand, sweepCommand, stormCommand, injectCommand, reportCommand, downCommand]
+export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, psCommand, logsCommand, runCommand, checkCommand, sweepCommand, stormCommand, injectCommand, reportCommand, downCommand]
 
 export function buildCli (): Command {
   const program = new Command('patchday')

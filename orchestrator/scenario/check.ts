@@ -1,0 +1,167 @@
+/**
+ * Can this host run a scenario faithfully? (pure) Its plan (peers, storms with
+ * their targets and timing, expected duration), and for each storm the CPU its
+ * restarts need (boot CPU per restart) against what the host's cores give in
+ * the storm's real window. A storm whose restarts need more than that runs late:
+ * 240 restarts in a 10 s window on 800 peers here ran up to 100 s late (p50
+ * 17 s) with the host at 100%, and the verdict then measures the host, not the
+ * network. A slower clock (a larger timeScale: real seconds per emulated second)
+ * widens every real window; `minTimeScale` is the smallest that fits.
+ */
+import type { CompiledScenario } from './compile.ts'
+import { toRealMs } from './compile.ts'
+import { parseTargetSpec } from '../storm/targets.ts'
+import { shapeWindowMs, describeShape } from '../storm/plan.ts'
+import { bootDelayBounds, formatBootDelay } from '../storm/boot-delay.ts'
+import { defaultSetting } from '../../node/contract/config.ts'
+
+export interface HostCosts {
+  cores: number
+  /** Host CPU seconds one restart costs before its peer is up (a peer's boot; plus the engine's container start for container restarts). */
+  restartCpuS: number
+  /** Share of the cores a storm may take and stay on time (the network's own work, the orchestrator and the OS need the rest). */
+  utilization: number
+}
+
+export interface StormCheck {
+  id: string
+  /** Real seconds after the warm-up ends. */
+  atS: number
+  targets: string
+  /** Restarts planned; `approx` when the count depends on roles at that moment (supernodes come and go). */
+  restarts: number
+  approx: boolean
+  shape: string
+  bootDelay: string
+  /** Real seconds over which its starts spread: the window plus the boot delays' spread (at least 1 s). */
+  spreadS: number
+  cpuNeededS: number
+  cpuAvailableS: number
+  /** How far behind the storm's plan its last boots would end (0: on time). */
+  lateS: number
+  /** On time as the report judges runtime lag: late by at most half the spread, or 2 s. */
+  fits: boolean
+  /** The smallest timeScale at which this storm fits (the scenario's own when it fits). */
+  minTimeScale: number
+}
+
+export interface ScenarioCheck {
+  name: string
+  seed: string
+  timeScale: number
+  peers: number
+  bootstrap: number
+  reserve: number
+  /** Supernodes expected once the network is steady: the bootstrap ones, or as many as the clients need at slotsMax each. */
+  supernodesExpected: number
+  storms: StormCheck[]
+  injections: Array<{ atS: number, count: number, slots: number }>
+  /** Real seconds: start-up (at least the ramp-up, at least the boot CPU over the cores), warm-up, timeline, observation. */
+  durationS: { startup: number, warmup: number, timeline: number, observe: number, total: number }
+  faithful: boolean
+  minTimeScale: number
+}
+
+/** timeScale is rounded up to this step. */
+const SCALE_STEP = 0.05
+const roundUp = (x: number): number => Math.ceil(x / SCALE_STEP - 1e-9) * SCALE_STEP
+/** The report's runtime-lag rule (analysis/lag.ts): late by more than half the window, and by at least 2 s. */
+const LAG_FLOOR_S = 2
+const allowedLateS = (spreadS: number): number => Math.max(LAG_FLOOR_S, spreadS / 2)
+/** The smallest real spread over which `busyS` of work is on time by that rule. */
+function minSpreadS (busyS: number): number {
+  const withFloor = busyS - LAG_FLOOR_S
+  return withFloor <= 2 * LAG_FLOOR_S ? Math.max(0, withFloor) : busyS / 1.5
+}
+
+function targetCount (spec: string, peers: number, supernodes: number): { n: number, approx: boolean } {
+  const t = parseTargetSpec(spec)
+  if (t.kind === 'ids') return { n: t.ids.length, approx: false }
+  const pool = t.selector === 'all' ? peers : t.selector === 'peers' ? peers - supernodes : supernodes
+  const approx = t.selector !== 'all'
+  switch (t.quantity.kind) {
+    case 'every': return { n: pool, approx }
+    case 'count': return { n: Math.min(t.quantity.n, pool), approx }
+    case 'fraction': return { n: Math.round(t.quantity.x * pool), approx }
+  }
+}
+
+export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCheck {
+  if (!(host.cores > 0 && host.restartCpuS > 0 && host.utilization > 0 && host.utilization <= 1)) throw new RangeError('checkScenario: cores, restart CPU and utilization must be positive (utilization at most 1)')
+  const peers = c.network.peers.length
+  const bootstrap = c.network.peers.filter(p => p.bootstrap).length
+  const slots = c.network.settings.slotsMax ?? defaultSetting('slotsMax')
+  const supernodesExpected = Math.max(bootstrap, Math.ceil((peers - bootstrap) / Math.max(1, slots)))
+  const real = (ms: number): number => toRealMs(ms, c.timeScale) / 1000
+  const budget = host.cores * host.utilization
+  const storms: StormCheck[] = []
+  const injections: ScenarioCheck['injections'] = []
+  for (const e of c.timeline) {
+    if (e.kind === 'inject') { injections.push({ atS: real(e.atMs), count: e.count, slots: e.slots }); continue }
+    const { n, approx } = targetCount(e.storm.targets, peers, supernodesExpected)
+    const delay = bootDelayBounds(e.storm.bootDelay)
+    // Emulated ms over which the restarts' boots spread; an all-at-once storm with a fixed delay gets 1 real second.
+    const spreadEmulatedMs = shapeWindowMs(e.storm.shape) + (delay.maxMs - delay.minMs)
+    const spreadS = Math.max(1, real(spreadEmulatedMs))
+    const cpuNeededS = n * host.restartCpuS
+    const cpuAvailableS = spreadS * budget
+    const lateS = Math.max(0, cpuNeededS / budget - spreadS)
+    const fits = lateS <= allowedLateS(spreadS)
+    // The real spread grows with timeScale: the smallest spread that is on time, as a scale.
+    const minTimeScale = fits ? c.timeScale : roundUp(minSpreadS(cpuNeededS / budget) / Math.max(1e-9, spreadEmulatedMs / 1000))
+    storms.push({
+      id: e.storm.id,
+      atS: real(e.atMs),
+      targets: e.storm.targets,
+      restarts: n,
+      approx,
+      shape: describeShape(e.storm.shape),
+      bootDelay: formatBootDelay(e.storm.bootDelay),
+      spreadS,
+      cpuNeededS,
+      cpuAvailableS,
+      lateS,
+      fits,
+      minTimeScale
+    })
+  }
+  const bootAllS = (peers + 1) * host.restartCpuS / budget
+  const startup = Math.max(real(c.rampUpMs), bootAllS)
+  const lastAt = Math.max(0, ...c.timeline.map(e => e.atMs))
+  const durationS = { startup, warmup: real(c.warmupMs), timeline: real(lastAt), observe: real(c.observeMs), total: 0 }
+  durationS.total = durationS.startup + durationS.warmup + durationS.timeline + durationS.observe
+  const faithful = storms.every(s => s.fits)
+  return {
+    name: c.name,
+    seed: c.seed,
+    timeScale: c.timeScale,
+    peers,
+    bootstrap,
+    reserve: c.network.reserve.length,
+    supernodesExpected,
+    storms,
+    injections,
+    durationS,
+    faithful,
+    minTimeScale: Math.max(c.timeScale, ...storms.map(s => s.minTimeScale))
+  }
+}
+
+const s1 = (x: number): string => x.toFixed(1)
+
+export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string): string {
+  const lines = [
+    `scenario ${k.name}: seed ${k.seed}, timeScale ${k.timeScale} (real seconds per emulated second)`,
+    `network: ${k.peers} peers (${k.bootstrap} bootstrap supernodes, about ${k.supernodesExpected} supernodes when steady), ${k.reserve} dedicated supernodes in reserve`,
+    ...k.storms.map(s => `storm ${s.id}: at +${s1(s.atS)} s, ${s.approx ? 'about ' : ''}${s.restarts} restarts (${s.targets}), ${s.shape} emulated, boot delay ${s.bootDelay}; ` +
+      `needs ${s1(s.cpuNeededS)} s of CPU over ${s1(s.spreadS)} s real, the host gives ${s1(s.cpuAvailableS)}: ` +
+      (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`)),
+    ...k.injections.map(i => `inject: at +${s1(i.atS)} s, ${i.count} dedicated supernodes of ${i.slots} slots`),
+    `duration: about ${Math.ceil(k.durationS.total)} s real (start-up ${Math.ceil(k.durationS.startup)} s, warm-up ${s1(k.durationS.warmup)}, timeline ${s1(k.durationS.timeline)}, observe ${s1(k.durationS.observe)})`,
+    `host: ${host.cores} cores at ${Math.round(host.utilization * 100)}% for storms, ${Number(host.restartCpuS.toFixed(2))} s of CPU per restart (${runtime})`,
+    k.faithful
+      ? 'faithful: yes, every storm\'s restarts fit the host'
+      : `faithful: no, restarts would run late and the verdict would measure the host: run with timeScale ${k.minTimeScale.toFixed(2)} or more, fewer peers, or a larger host`
+  ]
+  return lines.join('\n')
+}

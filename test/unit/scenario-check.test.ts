@@ -1,0 +1,103 @@
+/**
+ * `patchday check`: the plan of a scenario and whether a host runs its storms on
+ * time (pure), and the command itself, which starts nothing.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseScenario } from '../../orchestrator/scenario/load.ts'
+import { checkScenario, type HostCosts } from '../../orchestrator/scenario/check.ts'
+import { cliSync, ROOT } from '../helpers/cli.ts'
+
+const storm = (targets: string, window: string, bootDelay: string, timeScale = 1, peers = 100): string => `name: t
+description: t
+timeScale: ${timeScale}
+peers: { count: ${peers}, bootstrap: 4 }
+settings: { slotsMax: 10 }
+warmup: 30s
+storms:
+  - id: s1
+    at: 10s
+    targets: ${targets}
+    shape: uniform
+    window: ${window}
+    shutdown: power-cut
+    bootDelay: ${bootDelay}
+  - id: s2
+    at: 60s
+    targets: supernodes,fraction:0.5
+    shape: uniform
+    window: 20s
+    shutdown: graceful
+    bootDelay: 5s
+injections:
+  - { at: 90s, count: 2, slots: 50 }
+observe: 120s
+`
+const host: HostCosts = { cores: 2, restartCpuS: 0.5, utilization: 0.5 }
+
+test('the plan: restarts per storm, supernodes expected, injections and the duration in real seconds', () => {
+  const k = checkScenario(parseScenario(storm('fraction:0.4', '10s', '1s..3s', 0.5)).compiled, host)
+  assert.equal(k.peers, 100)
+  assert.equal(k.bootstrap, 4)
+  assert.equal(k.supernodesExpected, 10, '96 clients at 10 slots each')
+  assert.equal(k.storms.length, 2)
+  const [a, b] = k.storms
+  assert.equal(a?.restarts, 40)
+  assert.equal(a?.approx, false)
+  assert.equal(b?.restarts, 5, 'half of about 10 supernodes')
+  assert.equal(b?.approx, true)
+  assert.equal(a?.atS, 5)
+  // 10 s window + 2 s of boot-delay spread, emulated, at 0.5 real per emulated second.
+  assert.equal(a?.spreadS, 6)
+  assert.deepEqual(k.injections, [{ atS: 45, count: 2, slots: 50 }])
+  assert.equal(k.durationS.warmup, 15)
+  assert.equal(k.durationS.observe, 60)
+  assert.equal(k.durationS.timeline, 45)
+})
+
+test('a storm whose restarts need more CPU than its window gives runs late; the smallest timeScale that fits makes it fit', () => {
+  // 40 restarts x 0.5 s = 20 s of CPU; 2 cores at 50%: 20 s busy over a 6 s spread: 14 s late.
+  const tight = checkScenario(parseScenario(storm('fraction:0.4', '10s', '1s..3s', 0.5)).compiled, host)
+  const s = tight.storms[0]
+  assert.equal(s?.fits, false)
+  assert.ok(Math.abs((s?.lateS ?? 0) - 14) < 1e-9)
+  assert.equal(tight.faithful, false)
+  assert.ok(tight.minTimeScale > 0.5)
+  const scaled = checkScenario(parseScenario(storm('fraction:0.4', '10s', '1s..3s', tight.minTimeScale)).compiled, host)
+  assert.equal(scaled.storms[0]?.fits, true, `at timeScale ${tight.minTimeScale}`)
+  assert.equal(scaled.faithful, true)
+  // One step below the minimum does not fit: the minimum is the smallest.
+  const below = checkScenario(parseScenario(storm('fraction:0.4', '10s', '1s..3s', Number((tight.minTimeScale - 0.05).toFixed(2)))).compiled, host)
+  assert.equal(below.storms[0]?.fits, false)
+  // A small storm fits as it is.
+  const small = checkScenario(parseScenario(storm('count:3', '10s', '1s..3s', 0.5)).compiled, host)
+  assert.equal(small.storms[0]?.fits, true)
+  assert.equal(small.storms[0]?.lateS, 0)
+})
+
+test('the command validates, prints the plan and the verdict on this host, and starts nothing', () => {
+  const runs = mkdtempSync(join(tmpdir(), 'patchday-check-'))
+  try {
+    const r = cliSync(runs, ['check', join(ROOT, 'scenarios/skype-2010.yaml'), '--cores', '2'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^scenario skype-2010: seed skype-2010, timeScale 0\.4/m)
+    assert.match(r.stdout, /^storm supernodes-lost: .* about 2 restarts \(supernodes,fraction:0\.4\)/m)
+    assert.match(r.stdout, /^inject: at \+96\.0 s, 3 dedicated supernodes of 100 slots/m)
+    assert.match(r.stdout, /^faithful: yes/m)
+    const j = cliSync(runs, ['check', join(ROOT, 'scenarios/skype-2007.yaml'), '--cores', '2', '--runtime', 'compose', '--json'])
+    assert.equal(j.code, 0, j.stderr)
+    const parsed = JSON.parse(j.stdout) as { runtime: string, restartMode: string, host: HostCosts, faithful: boolean }
+    assert.equal(parsed.runtime, 'compose')
+    assert.ok(parsed.host.restartCpuS > 1, 'a container restart costs the engine too')
+    assert.equal(parsed.faithful, false)
+    const bad = cliSync(runs, ['check', join(ROOT, 'test/fixtures/scenarios/short-storm.yaml'), '--cores', '0'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--cores: a positive number/)
+    assert.deepEqual(readdirSync(runs), [], 'nothing started, nothing written')
+  } finally {
+    rmSync(runs, { recursive: true, force: true })
+  }
+})
