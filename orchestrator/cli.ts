@@ -20,9 +20,10 @@ import { injectCommand } from './commands/inject.ts'
 import { reportCommand } from './commands/report.ts'
 import { downCommand } from './commands/down.ts'
 import { checkCommand } from './commands/check.ts'
+import { ablateCommand } from './commands/ablate.ts'
 
 /** Every command, in the order of `patchday --help`. */
-export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, psCommand, logsCommand, runCommand, checkCommand, sweepCommand, stormCommand, injectCommand, reportCommand, downCommand]
+export const COMMANDS: readonly CliCommand[] = [upCommand, attachCommand, statusCommand, psCommand, logsCommand, runCommand, checkCommand, sweepCommand, ablateCommand, stormCommand, injectCommand, reportCommand, downCommand]
 
 export function buildCli (): Command {
   const program = new Command('patchday')

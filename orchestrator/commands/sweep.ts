@@ -17,7 +17,8 @@ import { NotSteadyError, UsageError, interruption } from '../errors.ts'
 import { newRunId } from '../network/launch.ts'
 import { parseCount } from '../units.ts'
 import { writeJsonAtomic } from '../run/dir.ts'
-import { executeSweep, type CellRunner, type SweepResult } from '../sweep/execute.ts'
+import { executeSweep, type CellOutcome, type CellRunner, type SweepResult } from '../sweep/execute.ts'
+import type { Scenario } from '../scenario/schema.ts'
 import { formatSweepTable, renderSweepHtml } from '../sweep/render.ts'
 import { defineCommand } from './command.ts'
 import { runsDir, startupOptions, withStartupOptions, type StartupOptions } from './options.ts'
@@ -40,21 +41,25 @@ export interface SweepArgs {
 
 const RESULT_FILE = 'sweep.json'
 
-/** The real runner: one scenario run per cell; a network that never formed is a finding, not an error. */
-function scenarioRunner (a: SweepArgs): CellRunner {
-  return async (cell, runId) => {
-    try {
-      const compiled = compileScenario(cell.scenario, cell.seed)
-      const r = await runScenario({ runsDir: a.runsDir, file: a.file, runId, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keep: false, quiet: true },
-        { file: a.file, seed: cell.seed, scenario: { ...cell.scenario, seed: cell.seed }, seedSource: 'option', compiled })
-      return { verdict: r.report.verdict, recoveryS: r.report.recoveryS, hostSaturated: r.report.host.hostSaturated }
-    } catch (err) {
-      // Ctrl-C ends the sweep, not just this run; what finished is saved and `--resume` continues.
-      if (interruption(err) !== undefined) throw err
-      if (err instanceof NotSteadyError) return { verdict: 'never-formed', recoveryS: null, hostSaturated: null, evidence: err.message }
-      return { verdict: 'error', recoveryS: null, hostSaturated: null, error: `${(err as Error).name}: ${(err as Error).message}` }
-    }
+/**
+ * One real run of a variant of a scenario (a sweep cell, an ablation variant), quietly; a network
+ * that never formed is a finding, not an error. Ctrl-C ends the whole experiment, not just this run.
+ */
+export async function runVariant (a: Pick<SweepArgs, 'runsDir' | 'file' | 'deadlineMs' | 'bootingMax'>, scenario: Scenario, seed: string, runId: string): Promise<CellOutcome> {
+  try {
+    const compiled = compileScenario(scenario, seed)
+    const r = await runScenario({ runsDir: a.runsDir, file: a.file, runId, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keep: false, quiet: true },
+      { file: a.file, seed, scenario: { ...scenario, seed }, seedSource: 'option', compiled })
+    return { verdict: r.report.verdict, recoveryS: r.report.recoveryS, hostSaturated: r.report.host.hostSaturated }
+  } catch (err) {
+    if (interruption(err) !== undefined) throw err
+    if (err instanceof NotSteadyError) return { verdict: 'never-formed', recoveryS: null, hostSaturated: null, evidence: err.message }
+    return { verdict: 'error', recoveryS: null, hostSaturated: null, error: `${(err as Error).name}: ${(err as Error).message}` }
   }
+}
+
+function scenarioRunner (a: SweepArgs): CellRunner {
+  return async (cell, runId) => await runVariant(a, cell.scenario, cell.seed, runId)
 }
 
 async function readPrevious (dir: string, name: string, seed: string): Promise<SweepResult> {
