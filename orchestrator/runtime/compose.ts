@@ -12,26 +12,23 @@
  *
  * Restart modes: `container` (the default) stops and starts whole containers;
  * `process` runs every process under docker/supervise.sh, and a storm's stops
- * and starts become signals to it (runtime/docker/supervisor.ts): the container,
- * its address and its log stream stay, only the peer process restarts.
+ * and starts become signals to it (runtime/docker/engine.ts, supervisor.ts): the
+ * container, its address and its log stream stay, only the peer process restarts.
  */
-import { watch } from 'node:fs'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as compose from 'docker-compose'
 import type Docker from 'dockerode'
 import type { RunDir } from '../run/dir.ts'
-import type { Journal } from '../run/journal.ts'
 import { writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError, UsageError } from '../errors.ts'
-import type { ProcessSpec, ProcessStatus, RestartMode, Runtime, StopOutcome, TeardownResult } from './runtime.ts'
+import type { ProcessSpec, RestartMode, Runtime, TeardownResult } from './runtime.ts'
 import { ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
 import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
 import { dockerPreflight, formatIpv4, parseCidr, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
 import { cloneReplica } from './docker/clone.ts'
-import { SUPERVISOR_SIGNALS, SupervisorFiles, type SupervisorState } from './docker/supervisor.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
 const SUBNET_POOL = Array.from({ length: 16 }, (_, k) => `10.213.${k * 16}.0/20`)
@@ -50,10 +47,6 @@ const PINNED_FIRST_HOST = 2
 const PIN_PARALLEL_MAX = 16
 /** Compose output kept per call (errors quote it). */
 const COMPOSE_OUTPUT_MAX = 64_000
-/** Process mode: how long a signalled supervisor may take to report a start or a kill (a loaded host). */
-const SUPERVISOR_REPORT_MS = 30_000
-/** The exit code of a process killed with SIGKILL (128 + 9). */
-const KILLED_EXIT = 137
 
 export function projectName (runId: string): string {
   return `patchday-${runId.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 63)
@@ -84,21 +77,15 @@ export async function composeCall<T> (what: string, call: () => Promise<T>): Pro
 
 export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   readonly name = 'compose'
-  readonly restartMode: RestartMode
   private names: Map<string, string> | null = null
-  private readonly supervisor: SupervisorFiles | null
 
   constructor (run: RunDir, o: { restartMode?: RestartMode } = {}, docker: Docker = dockerClient()) {
-    super(run, docker)
-    this.restartMode = o.restartMode ?? 'container'
-    this.supervisor = this.restartMode === 'process' ? new SupervisorFiles(this.ctlDir) : null
+    super(run, o.restartMode ?? 'container', docker)
   }
 
   private get configDir (): string { return join(this.run.root, 'config') }
   /** The run's Node compile cache, shared by its containers. */
   private get cacheDir (): string { return join(this.run.root, 'cache') }
-  /** Process mode: the supervisors' state files, one per container (mounted read-write). */
-  private get ctlDir (): string { return join(this.run.root, 'ctl') }
   private get envFile (): string { return join(this.configDir, ENV_FILE_NAME) }
 
   async prepare (specs: ProcessSpec[]): Promise<void> {
@@ -194,103 +181,10 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     return (await this.state()).containers[name] ?? null
   }
 
-  /** Process mode: the container of `name` (running) and its supervisor's state, or null when the container is not running. */
-  private async supervised (name: string): Promise<{ c: Docker.Container, host: string, state: SupervisorState | null, files: SupervisorFiles } | null> {
-    const files = this.supervisor as SupervisorFiles
-    const id = await this.containerId(name)
-    if (id === null) return null
-    const c = this.docker.getContainer(id)
-    const info = await c.inspect().catch((err: unknown) => { if ((err as { statusCode?: number }).statusCode === 404) return null; throw err })
-    if (info === null || !info.State.Running) return null
-    const host = hostnameOf(id)
-    return { c, host, state: (await files.read(host)).state, files }
-  }
-
-  override async start (spec: ProcessSpec): Promise<void> {
-    if (this.supervisor === null) { await super.start(spec); return }
-    const s = await this.supervised(spec.name)
-    if (s === null) {
-      // A container that is not running starts with its peer: its supervisor launches it at once and
-      // counts starts from 1 again, so the old state file goes first.
-      const id = await this.containerId(spec.name)
-      if (id !== null) await this.supervisor.forget(hostnameOf(id))
-      await super.start(spec)
-      if (id !== null) await this.supervisor.waitFor(hostnameOf(id), () => true, SUPERVISOR_REPORT_MS, `starting ${spec.name}`)
-      return
-    }
-    if (s.state?.state === 'running') throw new RuntimeError(`${spec.name} is already running`)
-    await this.beforeStart(spec)
-    const before = s.state?.starts ?? 0
-    await s.c.kill({ signal: SUPERVISOR_SIGNALS.start })
-    await s.files.waitFor(s.host, st => st.state === 'running' && st.starts > before, SUPERVISOR_REPORT_MS, `starting ${spec.name}`)
-  }
-
-  override async stop (name: string, graceMs: number): Promise<StopOutcome> {
-    if (this.supervisor === null) return await super.stop(name, graceMs)
-    const s = await this.supervised(name)
-    if (s === null || s.state?.state !== 'running') return 'absent'
-    const starts = s.state.starts
-    const exited = (st: SupervisorState): boolean => st.state === 'exited' && st.starts >= starts
-    await s.c.kill({ signal: SUPERVISOR_SIGNALS.stop })
-    // The grace period is ours to enforce, as Docker's stop timeout would be: then a kill.
-    const done = await s.files.waitFor(s.host, exited, graceMs, `stopping ${name}`, false)
-    if (done !== null) return done.state === 'exited' && done.exitCode === KILLED_EXIT ? 'killed' : 'stopped'
-    await s.c.kill({ signal: SUPERVISOR_SIGNALS.kill })
-    await s.files.waitFor(s.host, exited, SUPERVISOR_REPORT_MS, `killing ${name}`)
-    return 'killed'
-  }
-
-  override async kill (name: string): Promise<StopOutcome> {
-    if (this.supervisor === null) return await super.kill(name)
-    const s = await this.supervised(name)
-    if (s === null || s.state?.state !== 'running') return 'absent'
-    const starts = s.state.starts
-    await s.c.kill({ signal: SUPERVISOR_SIGNALS.kill })
-    await s.files.waitFor(s.host, st => st.state === 'exited' && st.starts >= starts, SUPERVISOR_REPORT_MS, `killing ${name}`)
-    return 'killed'
-  }
-
-  /** Process mode: the engine's container events and, beside them, every change a supervisor reports. */
-  override async watchEvents (journal: Pick<Journal, 'event'>, signal: AbortSignal): Promise<void> {
-    const files = this.supervisor
-    if (files === null) { await super.watchEvents(journal, signal); return }
-    await this.refreshNames()
-    const byHost = new Map(Object.entries((await this.state()).containers).map(([name, id]) => [hostnameOf(id), name]))
-    const seen = new Map<string, string>()
-    const onChange = (host: string): void => {
-      const name = byHost.get(host)
-      if (name === undefined) return
-      files.read(host).then(({ state, atMs }) => {
-        if (state === null) return
-        const key = `${state.state} ${state.starts}`
-        if (seen.get(host) === key) return
-        seen.set(host, key)
-        journal.event('runtime.event', { target: name, action: state.state === 'running' ? 'start' : 'die', atMs, ...(state.state === 'exited' ? { exitCode: state.exitCode } : {}), scope: 'process' })
-      }, () => {})
-    }
-    // Where inotify reaches (the supervisors write on this host's file system): one event per change.
-    const watcher = watch(files.dir, { signal }, (_type, file) => { if (file !== null) onChange(file.toString()) })
-    watcher.on('error', () => {})
-    await super.watchEvents(journal, signal)
-  }
-
-  /** Process mode: a peer runs while its container runs, unless its supervisor says the process exited. */
-  override async list (): Promise<ProcessStatus[]> {
-    const all = await super.list()
-    const files = this.supervisor
-    if (files === null) return all
-    return await Promise.all(all.map(async (p) => {
-      if (!p.running || p.id === undefined) return p
-      return { ...p, running: (await files.read(p.id)).state?.state !== 'exited' }
-    }))
-  }
-
-  override async explainExit (name: string): Promise<string> {
-    const s = this.supervisor !== null ? await this.supervised(name) : null
-    if (s === null || s.state?.state !== 'exited') return await super.explainExit(name)
-    const why = `peer process exited with code ${s.state.exitCode} (its ${s.state.starts}${ordinal(s.state.starts)} start; container ${s.host} still running)`
-    const last = await this.errorTail(s.c)
-    return last.length === 0 ? `${why}, no error output` : `${why}: ${last.join(' | ')}`
+  /** Process mode: a container's supervisor names its state file after its hostname, Docker's default (the short id). */
+  protected ctlKey (name: string, state: DockerState): string | null {
+    const id = state.containers[name]
+    return id === undefined ? null : hostnameOf(id)
   }
 
   protected nameOf (c: { id: string, labels: Record<string, string>, name: string }): string | null {
@@ -348,7 +242,3 @@ export function hostnameOf (containerId: string): string {
   return containerId.slice(0, 12)
 }
 
-
-function ordinal (n: number): string {
-  return n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'
-}

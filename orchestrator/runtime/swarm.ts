@@ -52,10 +52,10 @@ const SLOT = /\.(\d+)\.[a-z0-9]+$/
 
 export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
   readonly name = 'swarm'
-  readonly restartMode = 'container'
+  protected override readonly runningAtDeploy = true
 
   constructor (run: RunDir, docker: Docker = dockerClient()) {
-    super(run, docker)
+    super(run, 'container', docker)
   }
 
   private get configDir (): string { return join(this.run.root, 'config') }
@@ -127,27 +127,21 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     return mine[0]?.Id ?? null
   }
 
-  /**
-   * Swarm started every task at deploy: a start finds its container (waiting for
-   * a pending task's) and starts it only when it is not running.
-   */
-  override async start (spec: ProcessSpec): Promise<void> {
+  /** A task's supervisor names its state file after the task's hostname: the service name, or `peer-<slot>` (the key in docker.json). */
+  protected ctlKey (name: string, state: DockerState): string | null {
+    return state.containers[name] ?? null
+  }
+
+  /** Swarm creates every task's container at deploy: a start waits for a pending task's. */
+  protected override async containerToStart (name: string): Promise<Docker.Container> {
     const deadline = Date.now() + TASK_WAIT_MS
-    let id = await this.containerId(spec.name)
+    let id = await this.containerId(name)
     while (id === null && Date.now() < deadline) {
       await sleep(POLL_MS)
-      id = await this.containerId(spec.name)
+      id = await this.containerId(name)
     }
-    if (id === null) throw new RuntimeError(`Swarm created no task container for ${spec.name} within ${TASK_WAIT_MS / 1000} s`)
-    const c = this.docker.getContainer(id)
-    if ((await c.inspect()).State.Running) return
-    try {
-      await super.start(spec)
-    } catch (err) {
-      // Swarm started the task's container between our look and our start (found by CI: "login is already running").
-      if ((await c.inspect()).State.Running) return
-      throw err
-    }
+    if (id === null) throw new RuntimeError(`Swarm created no task container for ${name} within ${TASK_WAIT_MS / 1000} s`)
+    return this.docker.getContainer(id)
   }
 
   protected override async refreshNames (): Promise<void> {

@@ -4,14 +4,21 @@
  * scaled service), listing by the run's label, log collection into the run
  * folder, exit explanations, and a teardown that finds everything by label,
  * so that it works without any record (an orchestrator killed mid-storm).
+ *
+ * Both restart modes live here, once for both runtimes: `container` stops and
+ * starts whole containers; `process` keeps every container running and sends
+ * its supervisor (docker/supervise.sh) a signal instead (docker/supervisor.ts).
+ * A runtime says only which state file is whose (`ctlKey`).
  */
+import { join } from 'node:path'
 import Docker from 'dockerode'
 import type { RunDir } from '../../run/dir.ts'
 import type { Journal } from '../../run/journal.ts'
 import { RuntimeError } from '../../errors.ts'
-import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, StopOutcome, TeardownResult } from '../runtime.ts'
+import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, RestartMode, StopOutcome, TeardownResult } from '../runtime.ts'
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
 import { readDockerState, type DockerState } from './state.ts'
+import { SupervisedPeers, type SupervisedPeer } from './supervisor.ts'
 import { DockerLogCollector, DockerLogsLockedError } from './logs.ts'
 import { FrameDemuxer } from './demux.ts'
 import { checkSubnetFree, DockerPreflightError } from './preflight.ts'
@@ -34,14 +41,33 @@ function statusCode (err: unknown): number | undefined {
 
 export abstract class DockerRuntimeBase {
   readonly secrets = 'lab-secret'
+  readonly restartMode: RestartMode
   protected readonly run: RunDir
   protected readonly docker: Docker
+  /** Process mode: the supervisors of the run's containers; null in container mode. */
+  protected readonly supervisor: SupervisedPeers | null
+  /**
+   * A start that finds its peer running is done rather than an error: Swarm starts every task
+   * (and so every supervised peer) at deploy, before the orchestrator's paced starts reach it.
+   */
+  protected readonly runningAtDeploy: boolean = false
   private cached: DockerState | null = null
 
-  constructor (run: RunDir, docker: Docker = dockerClient()) {
+  constructor (run: RunDir, restartMode: RestartMode, docker: Docker = dockerClient()) {
     this.run = run
     this.docker = docker
+    this.restartMode = restartMode
+    this.supervisor = restartMode === 'process' ? new SupervisedPeers(this.ctlDir) : null
   }
+
+  /** Process mode: the supervisors' state files, one per container (mounted read-write into every container). */
+  protected get ctlDir (): string { return join(this.run.root, 'ctl') }
+
+  /**
+   * Process mode: the state file of `name`'s supervisor in the ctl folder, which the supervisor
+   * names after its container's hostname; null when `name` has no container in the record.
+   */
+  protected abstract ctlKey (name: string, state: DockerState): string | null
 
   /** The run's label filter: its own label, or the compose project of an attached network. */
   protected async labelFilter (): Promise<string> {
@@ -82,6 +108,13 @@ export abstract class DockerRuntimeBase {
     return id === null ? null : this.docker.getContainer(id)
   }
 
+  /** Hook: the container a start acts on (Swarm waits for its task's); throws when there is none. */
+  protected async containerToStart (name: string): Promise<Docker.Container> {
+    const c = await this.container(name)
+    if (c === null) throw new RuntimeError(`no container for ${name} in run ${this.run.runId}`)
+    return c
+  }
+
   private async running (c: Docker.Container): Promise<boolean | null> {
     try {
       return (await c.inspect()).State.Running
@@ -91,22 +124,59 @@ export abstract class DockerRuntimeBase {
     }
   }
 
+  /** Process mode: `name`'s running container and its supervisor's last word; null when its container is not running. */
+  private async supervised (name: string): Promise<SupervisedPeer | null> {
+    if (this.supervisor === null) return null
+    const key = this.ctlKey(name, await this.state())
+    const c = await this.container(name)
+    if (key === null || c === null || await this.running(c) !== true) return null
+    return { name, container: c, key, state: (await this.supervisor.files.read(key)).state }
+  }
+
+  private alreadyRunning (name: string): void {
+    if (!this.runningAtDeploy) throw new RuntimeError(`${name} is already running`)
+  }
+
+  /**
+   * Start `spec`'s peer: in process mode, a signal to the supervisor of its running container;
+   * else (or when its container is not running) the container, whose supervisor, if any,
+   * launches the peer at once.
+   */
   async start (spec: ProcessSpec): Promise<void> {
+    const c = await this.containerToStart(spec.name)
+    if (await this.running(c) === true) {
+      const p = await this.supervised(spec.name)
+      if (this.supervisor !== null && p !== null) {
+        await this.supervisor.start(p, { beforeStart: async () => { await this.beforeStart(spec) }, runningIsDone: this.runningAtDeploy })
+        return
+      }
+      this.alreadyRunning(spec.name)
+      return
+    }
+    const key = this.supervisor !== null ? this.ctlKey(spec.name, await this.state()) : null
+    const before = this.supervisor !== null && key !== null ? await this.supervisor.files.read(key) : null
     await this.beforeStart(spec)
-    const c = await this.container(spec.name)
-    if (c === null) throw new RuntimeError(`no container for ${spec.name} in run ${this.run.runId}`)
     try {
       await c.start()
     } catch (err) {
-      if (statusCode(err) === 304) throw new RuntimeError(`${spec.name} is already running`)
-      throw err
+      // Started by someone else between our look and our start (Swarm at deploy; found by CI: "login is already running").
+      if (statusCode(err) !== 304 && await this.running(c) !== true) throw err
+      this.alreadyRunning(spec.name)
+      return
     }
+    // Its supervisor counts starts from 1 again: its report of this launch is any change of its file.
+    if (this.supervisor !== null && key !== null && before !== null) await this.supervisor.started(key, before, spec.name)
   }
 
   /** Hook: bring the container's settings up to date before it starts (an injection changes them). */
   protected async beforeStart (_spec: ProcessSpec): Promise<void> {}
 
+  /** SIGTERM, then SIGKILL after `graceMs`: to the peer process (process mode) or through `docker stop`. */
   async stop (name: string, graceMs: number): Promise<StopOutcome> {
+    if (this.supervisor !== null) {
+      const p = await this.supervised(name)
+      return p === null ? 'absent' : await this.supervisor.stop(p, graceMs)
+    }
     const c = await this.container(name)
     if (c === null || await this.running(c) !== true) return 'absent'
     try {
@@ -120,6 +190,10 @@ export abstract class DockerRuntimeBase {
   }
 
   async kill (name: string): Promise<StopOutcome> {
+    if (this.supervisor !== null) {
+      const p = await this.supervised(name)
+      return p === null ? 'absent' : await this.supervisor.kill(p)
+    }
     const c = await this.container(name)
     if (c === null || await this.running(c) !== true) return 'absent'
     try {
@@ -147,7 +221,15 @@ export abstract class DockerRuntimeBase {
       // Swarm may hold an old, exited container of a slot beside the new one: running wins.
       if (out.get(name)?.running !== true) out.set(name, { name, running, id: c.Id.slice(0, 12) })
     }
-    return [...out.values()].sort((a, b) => a.name.localeCompare(b.name))
+    const peers = [...out.values()].sort((a, b) => a.name.localeCompare(b.name))
+    const files = this.supervisor
+    const state = await this.stateOrNull()
+    if (files === null || state === null) return peers
+    // Process mode: a peer runs while its container runs, unless its supervisor says the process exited.
+    return await Promise.all(peers.map(async (p) => {
+      const key = this.ctlKey(p.name, state)
+      return !p.running || key === null ? p : { ...p, running: await files.running(key) }
+    }))
   }
 
   private collector (label: string): DockerLogCollector {
@@ -180,8 +262,18 @@ export abstract class DockerRuntimeBase {
     }
   }
 
+  /** The engine's container events and, in process mode, beside them every change a supervisor reports. */
   async watchEvents (journal: Pick<Journal, 'event'>, signal: AbortSignal): Promise<void> {
     await this.refreshNames()
+    const state = await this.stateOrNull()
+    if (this.supervisor !== null && state !== null) {
+      const names = new Map<string, string>()
+      for (const name of Object.keys(state.containers)) {
+        const key = this.ctlKey(name, state)
+        if (key !== null) names.set(key, name)
+      }
+      this.supervisor.watch(names, journal, signal)
+    }
     const label = await this.labelFilter()
     const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [label], event: ['start', 'die'] } }) as NodeJS.ReadableStream & { destroy: () => void }
     const onAbort = (): void => { stream.destroy() }
@@ -209,6 +301,8 @@ export abstract class DockerRuntimeBase {
   }
 
   async explainExit (name: string): Promise<string> {
+    const p = await this.supervised(name)
+    if (this.supervisor !== null && p !== null && p.state?.state === 'exited') return this.supervisor.explain(p.key, p.state, await this.errorTail(p.container))
     const c = await this.container(name)
     if (c === null) return `no container for ${name}`
     const info = await c.inspect()
