@@ -132,7 +132,13 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     return state.containers[name] ?? null
   }
 
-  /** Swarm creates every task's container at deploy: a start waits for a pending task's. */
+  /**
+   * Swarm creates and starts every task's container at deploy: a start waits for a pending
+   * task's container and then for Swarm to start it. A container Swarm has yet to start is
+   * never started through the engine: that races Swarm's own start, and a task whose start
+   * lost the race fails and leaves Swarm's DNS while its container runs on (seen once: the
+   * login task, so that no client could log in).
+   */
   protected override async containerToStart (name: string): Promise<Docker.Container> {
     const deadline = Date.now() + TASK_WAIT_MS
     let id = await this.containerId(name)
@@ -141,7 +147,12 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
       id = await this.containerId(name)
     }
     if (id === null) throw new RuntimeError(`Swarm created no task container for ${name} within ${TASK_WAIT_MS / 1000} s`)
-    return this.docker.getContainer(id)
+    const c = this.docker.getContainer(id)
+    while ((await c.inspect()).State.Status === 'created') {
+      if (Date.now() >= deadline) throw new RuntimeError(`Swarm did not start the task container of ${name} within ${TASK_WAIT_MS / 1000} s`)
+      await sleep(POLL_MS)
+    }
+    return c
   }
 
   protected override async refreshNames (): Promise<void> {
