@@ -1,9 +1,10 @@
 #!/bin/sh
 # patchday's in-container supervisor, for the process restart mode
-# (`patchday up --runtime compose --restart-mode process`): the container stays up and
-# the peer process inside it is stopped and started again, so that a storm costs a
-# process restart (as with local processes), not a container restart (network setup,
-# runc, the shim: about ten times the CPU, measured in BENCHMARKS.md).
+# (`patchday up --runtime compose --restart-mode process`, and Swarm's default): the
+# container stays up and the peer process inside it is stopped and started again, so
+# that a storm costs a process restart (as with local processes), not a container
+# restart (network setup, runc, the shim: about ten times the CPU, measured in
+# BENCHMARKS.md), and a Swarm task, whose container never stops, keeps its DNS name.
 #
 #   /bin/sh /app/supervise.sh node [flags] /app/peer.mjs
 #
@@ -15,7 +16,8 @@
 #   TERM, INT  stop the peer and leave (docker stop): the container ends with its code
 # A peer that exits by itself is not restarted: the orchestrator owns every restart.
 #
-# State: $PATCHDAY_CTL_DIR/<hostname> holds one line, rewritten at every change:
+# State: $PATCHDAY_CTL_DIR/<hostname> holds one line, rewritten at every change (the
+# hostname: compose's short container id, or a Swarm task's `peer-<slot>` or service name):
 #   running <starts> <pid>     or     exited <starts> <exit code>
 # (the exit code of a signalled peer is 128 + the signal: 137 after SIGKILL). The
 # orchestrator reads it to list, stop and start peers; the file's modification time

@@ -52,7 +52,7 @@ export function withRuntimeOption (cmd: Command): Command {
     .option('--restart-mode <mode>', RESTART_MODE_HELP)
 }
 
-const RESTART_MODE_HELP = 'what a storm restarts with --runtime compose: container (docker stop/start, the default) or process (the peer process inside its running container: a signal, not a container restart)'
+const RESTART_MODE_HELP = 'what a storm restarts in containers: process (the peer process inside its running container, by a signal; the default with swarm) or container (docker stop/start of the whole container; the default with compose; with swarm a restarted login server or bootstrap supernode loses its DNS name). Local peers are always restarted as processes'
 
 /** `--restart-mode`, parsed and checked against `--runtime` (undefined: the runtime's default). */
 export function restartModeOption (o: RuntimeOption): RestartMode | undefined {

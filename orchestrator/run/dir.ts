@@ -17,7 +17,7 @@ export const RunMeta = z.object({
   runId: z.string(),
   seed: z.string(),
   runtime: z.string(),
-  /** Container runtimes: whether storms restart containers or the peer process inside them (absent: the runtime's only mode). */
+  /** Whether storms restart containers or the peer process inside them (absent: written before the modes, when container runtimes restarted containers). */
   restartMode: z.enum(['container', 'process']).optional(),
   createdAt: z.string(),
   timeScale: z.number(),

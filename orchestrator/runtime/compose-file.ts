@@ -78,7 +78,7 @@ export interface RunComposeOptions {
   /** Swarm: a `deploy` section per service (replicas, restart policy, dnsrr). */
   swarm?: { peerReplicas: number }
   graceS?: number
-  /** Process restarts: every container runs its process under docker/supervise.sh, whose state files go to this host folder. */
+  /** Process restarts: every container runs its process under docker/supervise.sh, whose state files go to this host folder (relative to the compose file, or absolute: Swarm). */
   supervised?: { ctlDir: string }
   /**
    * A host folder every container shares as its Node compile cache, as local processes share

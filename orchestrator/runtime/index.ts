@@ -21,20 +21,29 @@ export function parseRestartMode (value: string): RestartMode {
   return mode
 }
 
-/** The restart modes each runtime has; the first is its default. */
+/**
+ * The restart modes each runtime has; the first is its default. Swarm restarts processes by
+ * default: a task whose container is stopped and started through the engine is dead to Swarm,
+ * and a well-known one (login server, bootstrap supernode) loses its DNS name.
+ */
 const MODES: Record<RuntimeKind, readonly RestartMode[]> = {
   local: ['process'],
   compose: ['container', 'process'],
-  swarm: ['container']
+  swarm: ['process', 'container']
 }
+
+/**
+ * What a run.json without `restartMode` restarted: it was written before the modes existed
+ * (or by `attach`), when every container runtime restarted containers.
+ */
+const RECORDED_BEFORE_MODES: Record<RuntimeKind, RestartMode> = { local: 'process', compose: 'container', swarm: 'container' }
 
 /** `mode` for runtime `kind`, or a usage error saying which runtime has it. */
 export function checkRestartMode (kind: RuntimeKind, mode: RestartMode | undefined): RestartMode {
   const modes = MODES[kind]
   if (mode === undefined) return modes[0] as RestartMode
   if (!modes.includes(mode)) {
-    const why = kind === 'local' ? 'local peers are processes, restarted as such' : kind === 'swarm' ? 'Swarm restarts tasks, which are containers' : ''
-    throw new UsageError(`--restart-mode ${mode} is not available with --runtime ${kind} (${why}); the compose runtime has both container and process`)
+    throw new UsageError(`--restart-mode ${mode} is not available with --runtime ${kind} (local peers are processes, restarted as such); the compose and swarm runtimes have both container and process`)
   }
   return mode
 }
@@ -43,7 +52,7 @@ type Factory = (run: RunDir, restartMode: RestartMode) => Runtime
 const factories: Partial<Record<RuntimeKind, Factory>> = {
   local: run => new LocalRuntime(run),
   compose: (run, restartMode) => new ComposeRuntime(run, { restartMode }),
-  swarm: run => new SwarmRuntime(run)
+  swarm: (run, restartMode) => new SwarmRuntime(run, { restartMode })
 }
 
 /** The runtime `kind` (with `restartMode`), or the one recorded in the run's run.json. */
@@ -53,7 +62,7 @@ export async function openRuntime (run: RunDir, kind?: RuntimeKind, restartMode?
   if (k === undefined) {
     const meta = await run.readMeta()
     k = parseRuntimeKind(meta.runtime)
-    mode = meta.restartMode
+    mode = meta.restartMode ?? RECORDED_BEFORE_MODES[k]
   }
   const factory = factories[k]
   if (factory === undefined) throw new UsageError(`runtime ${k} is not available in this build`)

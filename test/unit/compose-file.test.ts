@@ -7,14 +7,17 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'yaml'
 import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
 import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
 import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CACHE_DIR, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
 import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
 import { RunDir } from '../../orchestrator/run/dir.ts'
-import { checkRestartMode, parseRestartMode } from '../../orchestrator/runtime/index.ts'
+import { checkRestartMode, openRuntime, parseRestartMode } from '../../orchestrator/runtime/index.ts'
+import type { RestartMode } from '../../orchestrator/runtime/runtime.ts'
 import { UsageError } from '../../orchestrator/errors.ts'
 
 const TEXT = readFileSync(COMPOSE_PATH, 'utf8')
@@ -125,12 +128,53 @@ test('a compose run shares one Node compile cache among its containers, mounted 
   }
 })
 
-test('--restart-mode: compose has both modes, local only processes and Swarm only containers; anything else is a usage error', () => {
+test('a Swarm stack with process restarts: every task runs under the supervisor, with the absolute ctl folder mounted beside the config folder', () => {
+  const stack = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.216.0.0/20', bootstrap: ['p-001'], configDir: '/abs/run/config', swarm: { peerReplicas: 3 }, supervised: { ctlDir: '/abs/run/ctl' } })
+  assert.deepEqual(Object.keys(stack.services), [LOGIN_SERVICE, 'p-001', PEER_SERVICE])
+  for (const [name, s] of Object.entries(stack.services)) {
+    assert.deepEqual(s.command.slice(0, SUPERVISOR_COMMAND.length), SUPERVISOR_COMMAND, name)
+    assert.equal(s.environment.PATCHDAY_CTL_DIR, CONTAINER_CTL_DIR)
+    assert.deepEqual(s.volumes, [`/abs/run/config:${CONTAINER_CONFIG_DIR}:ro`, `/abs/run/ctl:${CONTAINER_CTL_DIR}`])
+    // The supervisor names its state file after /etc/hostname: the keys docker.json records for Swarm.
+    assert.equal(s.hostname, name === PEER_SERVICE ? `${PEER_SERVICE}-{{.Task.Slot}}` : name)
+    assert.deepEqual(s.deploy?.restart_policy, { condition: 'none' }, `${name}: restarts stay the orchestrator's`)
+    // No compile cache: one host's folder, and Swarm spans hosts.
+    assert.equal(s.environment.NODE_COMPILE_CACHE, undefined)
+  }
+})
+
+test('--restart-mode: compose and Swarm have both modes (compose restarts containers by default, Swarm processes), local only processes; anything else is a usage error', () => {
   assert.equal(checkRestartMode('compose', undefined), 'container')
   assert.equal(checkRestartMode('compose', 'process'), 'process')
   assert.equal(checkRestartMode('local', undefined), 'process')
-  assert.equal(checkRestartMode('swarm', undefined), 'container')
+  assert.equal(checkRestartMode('local', 'process'), 'process')
+  assert.equal(checkRestartMode('swarm', undefined), 'process')
+  assert.equal(checkRestartMode('swarm', 'process'), 'process')
+  assert.equal(checkRestartMode('swarm', 'container'), 'container')
   assert.throws(() => checkRestartMode('local', 'container'), (e: Error) => e instanceof UsageError && /--runtime local/.test(e.message))
-  assert.throws(() => checkRestartMode('swarm', 'process'), (e: Error) => e instanceof UsageError && /--runtime swarm/.test(e.message))
   assert.throws(() => parseRestartMode('vm'), UsageError)
+  assert.equal(parseRestartMode('process'), 'process')
+})
+
+test('a run is reopened with the restart mode run.json records; one recorded before the modes restarted containers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'patchday-modes-'))
+  try {
+    const open = async (runtime: string, restartMode?: RestartMode): Promise<RestartMode> => {
+      const run = new RunDir(dir, `${runtime}-${restartMode ?? 'none'}`)
+      await run.create()
+      await run.writeMeta({ version: 1, runId: run.runId, seed: 's', runtime, ...(restartMode !== undefined ? { restartMode } : {}), createdAt: new Date(0).toISOString(), timeScale: 1, peers: [], login: { name: 'login', addr: '' } })
+      return (await openRuntime(run)).restartMode
+    }
+    assert.equal(await open('swarm', 'process'), 'process')
+    assert.equal(await open('swarm', 'container'), 'container')
+    assert.equal(await open('swarm'), 'container')
+    assert.equal(await open('compose'), 'container')
+    assert.equal(await open('compose', 'process'), 'process')
+    assert.equal(await open('local'), 'process')
+    // A new run without --restart-mode takes the runtime's default.
+    assert.equal((await openRuntime(new RunDir(dir, 'new-swarm'), 'swarm')).restartMode, 'process')
+    assert.equal((await openRuntime(new RunDir(dir, 'new-compose'), 'compose')).restartMode, 'container')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
