@@ -46,7 +46,7 @@ function usage (why) {
   process.exit(2)
 }
 if (sizes.some(n => !Number.isInteger(n) || n < 1)) usage('--sizes: positive integers, comma-separated')
-if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'compose:process', 'swarm'].includes(r))) usage('--runtimes: local, compose, compose:process (--restart-mode process) and/or swarm')
+if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'compose:process', 'swarm', 'swarm:container'].includes(r))) usage('--runtimes: local, compose, compose:process (--restart-mode process), swarm (process restarts) and/or swarm:container (--restart-mode container)')
 if (!Number.isFinite(settleMs) || settleMs < 0) usage('--settle-ms: a number of milliseconds')
 if (!(Number(stormShare) > 0 && Number(stormShare) <= 1)) usage('--storm-share: a share in (0, 1]')
 if (scenario !== null && !existsSync(scenario)) usage(`--scenario: no file ${scenario}`)
@@ -138,7 +138,7 @@ async function teardown (runsDir) {
   }
 }
 
-/** `compose:process` is the compose runtime with --restart-mode process. */
+/** `compose:process` is the compose runtime with --restart-mode process; `swarm:container` Swarm with --restart-mode container. */
 function runtimeArgs (spec) {
   const [kind, mode] = spec.split(':')
   return ['--runtime', kind, ...(mode !== undefined ? ['--restart-mode', mode] : [])]

@@ -51,8 +51,8 @@ variable; the orchestrator writes them for each process it starts
   mapped to the sources through \`dist/peer.mjs.map\`, read only then.
 - **Not settings.** The local runtime also sets \`PATCHDAY_LOCAL_RUN_DIR\`
   (the run folder, by which \`patchday ps\` and \`up\` find running networks)
-  and \`NODE_COMPILE_CACHE\`; the process does not read them. In the compose
-  runtime's process restart mode, \`PATCHDAY_CTL_DIR\` tells the in-container
+  and \`NODE_COMPILE_CACHE\`; the process does not read them. In the process
+  restart mode of the container runtimes, \`PATCHDAY_CTL_DIR\` tells the in-container
   supervisor (docker/supervise.sh) where to write the peer's state.
 
 Ranges are inclusive. *bool* accepts \`1\`, \`true\`, \`yes\`, \`on\` and
