@@ -10,7 +10,7 @@ import { ConfigError } from '../../node/contract/errors.ts'
 import { ScenarioError } from '../../orchestrator/scenario/errors.ts'
 import { StormSpecError, TargetSpecError } from '../../orchestrator/storm/errors.ts'
 
-const EXPECTED = ['up', 'attach', 'status', 'ps', 'logs', 'run', 'sweep', 'storm', 'inject', 'report', 'down']
+const EXPECTED = ['up', 'attach', 'status', 'ps', 'logs', 'run', 'check', 'sweep', 'ablate', 'storm', 'inject', 'report', 'down']
 
 /** main's result and what it wrote to stderr (commander's messages included). */
 async function runMain (argv: string[]): Promise<{ code: number, stderr: string }> {
