@@ -98,6 +98,8 @@ export interface Runtime {
   watchEvents?: (journal: Pick<Journal, 'event'>, signal: AbortSignal) => Promise<void>
   /** Stop and remove everything of this run, with or without a record of it; idempotent. */
   teardown: (graceMs: number) => Promise<TeardownResult>
+  /** What is wrong with the runtime's own record of the run (a container runtime's docker.json), for `status` and `down` to say; null when nothing is. */
+  recordProblem?: () => Promise<string | null>
 }
 
 /** What a storm needs of a runtime: start, stop, kill and list processes (tests fake just this). */
