@@ -18,22 +18,14 @@
 // Attack 13 (huge retry hints) is client-side and not run here: see test/integration/hostile-app.test.ts.
 // Markdown on stdout, JSON in bench/results/attacks-<time>.json, progress on stderr.
 // Run it alone on the machine: latency and CPU are host-wide figures.
-import { events, quantile } from './lib.mjs'
+import { CLOCK_TICKS_PER_S, benchArgs, bin, cpuTicks, events, mb, onInterrupt, quantile, root, rssKb } from './lib.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { ATTACKS } from './attack-kit/attacks.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'bin', 'patchday.mjs')
-
-const KNOWN = new Set(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms'])
-for (let i = 2; i < process.argv.length; i += 2) {
-  if (!KNOWN.has(process.argv[i]) || process.argv[i + 1] === undefined) usage(`unknown or incomplete option ${JSON.stringify(process.argv[i])}`)
-}
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
@@ -57,12 +49,10 @@ const LIMIT = { up: 3 * 60_000, down: 60_000 }
 /** After its signal, an attack gets this long to stop (its in-flight requests time out within 10 s). */
 const ATTACK_STOP_MS = 15_000
 const RSS_SAMPLE_MS = 250
-const HZ = 100
 const SETTINGS = ['snAttachTicket=required']
 
 const log = (line) => { process.stderr.write(`[bench:attacks] ${line}\n`) }
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
-const mb = (kb) => +(kb / 1024).toFixed(1)
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'))
 
 function cli (runsDir, args, limitMs) {
@@ -73,32 +63,7 @@ function cli (runsDir, args, limitMs) {
 
 /** What to undo on SIGINT: the attack, the probe, the network. */
 const current = { abort: null, probe: null, runsDir: null }
-let stopping = false
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (stopping) return
-    stopping = true
-    log(`${sig}: stopping`)
-    current.abort?.abort()
-    current.probe?.kill('SIGTERM')
-    if (current.runsDir !== null) {
-      spawnSync(process.execPath, [bin, 'down', '--all', '--grace', '3s'], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: current.runsDir }, stdio: ['ignore', 'inherit', 'inherit'], timeout: LIMIT.down })
-      log(`runs folder kept: ${current.runsDir}`)
-    }
-    process.exit(130)
-  })
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks (pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-  return Number(f[11]) + Number(f[12])
-}
-function rssKb (pid) {
-  const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? null : Number(m[1])
-}
+onInterrupt({ log, stop: () => { current.abort?.abort(); current.probe?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
 
 function latency (samples) {
   const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
@@ -190,7 +155,7 @@ async function measure (attack) {
       success: all.length === 0 ? null : all.filter(s => s.ok).length / all.length,
       login: latency(samples.login),
       attach: latency(samples.attach),
-      targetCpuPct: +(cpu / HZ / windowS * 100).toFixed(1),
+      targetCpuPct: +(cpu / CLOCK_TICKS_PER_S / windowS * 100).toFixed(1),
       rssStartMb: mb(rss0),
       rssPeakMb: mb(rssPeak),
       rssGrowthMb: mb(rssPeak - rss0),
