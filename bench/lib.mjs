@@ -1,6 +1,6 @@
 // Helpers the benches share (bench/run.mjs, bench/runtimes.mjs, bench/attacks.mjs, bench/login-cpu.mjs):
 // pino log lines, quantiles, what /proc says about memory and CPU, options, and the interrupt handler.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -99,5 +99,68 @@ export function onInterrupt ({ log, stop, runsDir, downLimitMs }) {
       }
       process.exit(130)
     })
+  }
+}
+
+/**
+ * One patchday call on `runsDir`, not blocking this process (a bench's samplers and attacks run on):
+ * resolves with its stdout, rejects when it fails or outlives `limitMs` (SIGTERM, then SIGKILL 30 s
+ * later). `progress(line)` gets its stderr lines; `onChild(child | null)` is told of the process
+ * while it runs (to stop it on an interrupt).
+ */
+export function cliAsync (runsDir, args, { limitMs, progress = () => {}, onChild = () => {} }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, stdio: ['ignore', 'pipe', 'pipe'] })
+    onChild(child)
+    let out = ''
+    let err = ''
+    let partial = ''
+    child.stdout.setEncoding('utf8').on('data', d => { out += d })
+    child.stderr.setEncoding('utf8').on('data', d => {
+      err = (err + d).slice(-8000)
+      const lines = (partial + d).split(/\r|\n/)
+      partial = lines.pop()
+      for (const l of lines) if (l.trim() !== '') progress(l)
+    })
+    let timedOut = false
+    let killer
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGTERM')
+      killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    }, limitMs)
+    child.on('error', e => { clearTimeout(timer); reject(e) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      clearTimeout(killer)
+      onChild(null)
+      if (timedOut) reject(new Error(`patchday ${args.join(' ')}: stopped after ${Math.round(limitMs / 1000)} s`))
+      else if (code !== 0) reject(new Error(`patchday ${args.join(' ')} failed (${code ?? signal}): ${err.trim().split('\n').slice(-5).join(' | ')}`))
+      else resolve(out)
+    })
+  })
+}
+
+/**
+ * The CPU a changing set of processes uses over a window (processes restart and get new pids):
+ * `sample(pids)` now and then; `ticks()` is what they used since the first sample, a process that
+ * started later counted from its start, one that ended up to its last sample.
+ */
+export function cpuMeter () {
+  const seen = new Map()
+  let first = true
+  return {
+    sample (pids) {
+      for (const pid of pids) {
+        const s = procStat(`/proc/${pid}/stat`)
+        if (s === null) continue
+        const key = `${pid}:${s.startTicks}`
+        const e = seen.get(key)
+        if (e === undefined) seen.set(key, { from: first ? s.user + s.system : 0, to: s.user + s.system })
+        else e.to = s.user + s.system
+      }
+      first = false
+    },
+    ticks () { return [...seen.values()].reduce((sum, e) => sum + e.to - e.from, 0) }
   }
 }

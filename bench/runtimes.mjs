@@ -17,8 +17,8 @@
 // Markdown tables on stdout, everything in bench/results/runtimes-<time>.json, progress on stderr.
 // Timings belong here, never in pass/fail tests. Run it alone on the machine: memory is
 // measured host-wide.
-import { benchArgs, bin, events, mb, memAvailableKb, onInterrupt, pssKb, quantile, root } from './lib.mjs'
-import { spawn, spawnSync } from 'node:child_process'
+import { benchArgs, cliAsync, events, mb, memAvailableKb, onInterrupt, pssKb, quantile, root } from './lib.mjs'
+import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir, cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -65,38 +65,7 @@ if (runtimes.some(r => r !== 'local')) {
 }
 
 /** One patchday call on `runsDir`: stdout collected, stderr forwarded as progress; stopped after `limitMs`. */
-function cli (runsDir, args, limitMs) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, stdio: ['ignore', 'pipe', 'pipe'] })
-    current.child = child
-    let out = ''
-    let err = ''
-    let partial = ''
-    child.stdout.setEncoding('utf8').on('data', d => { out += d })
-    child.stderr.setEncoding('utf8').on('data', d => {
-      err = (err + d).slice(-8000)
-      const lines = (partial + d).split(/\r|\n/)
-      partial = lines.pop()
-      for (const l of lines) if (l.trim() !== '') process.stderr.write(`  | ${l}\n`)
-    })
-    let timedOut = false
-    let killer
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGTERM')
-      killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    }, limitMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      clearTimeout(killer)
-      if (current.child === child) current.child = null
-      if (timedOut) reject(new Error(`patchday ${args.join(' ')}: stopped after ${Math.round(limitMs / 1000)} s`))
-      else if (code !== 0) reject(new Error(`patchday ${args.join(' ')} failed (${code ?? signal}): ${err.trim().split('\n').slice(-5).join(' | ')}`))
-      else resolvePromise(out)
-    })
-  })
-}
+const cli = (runsDir, args, limitMs) => cliAsync(runsDir, args, { limitMs, progress: l => process.stderr.write(`  | ${l}\n`), onChild: c => { current.child = c } })
 const cliJson = async (runsDir, args, limitMs) => JSON.parse((await cli(runsDir, args, limitMs)).trim().split('\n').at(-1))
 
 /** What to undo if the bench is interrupted: the child running now and the runs folder in use. */
