@@ -5,35 +5,38 @@
 // fresh runs folder: login server, two bootstrap supernodes, real clients), one run per attack
 // plus a calm control run, each --seconds long. The attacker runs in this process
 // (bench/attack-kit/attacks.ts, the hostile tests' attack code in a loop) against the login
-// server or the supernode p-001. A legitimate client in a process of its own
-// (bench/attack-kit/probe.ts) logs in and attaches to p-001 every --probe-interval-ms, timing
-// both. Per run:
+// server, the supernode p-001, or (attack 13) the real clients. A legitimate client in a process
+// of its own (bench/attack-kit/probe.ts) logs in and attaches to p-001 every --probe-interval-ms,
+// timing both. Per run:
 //  - the probe's success rate (ok / all, logins and attaches) and login / attach p50 and p99,
 //  - the target's CPU (from /proc/<pid>/stat over the window) and peak RSS (VmRSS sampled every
-//    250 ms; growth = peak minus RSS at the window's start),
+//    250 ms; growth = peak minus RSS at the window's start); for attack 13 the target is the real
+//    clients: their CPU together (processes that restart counted from their start) and the
+//    largest client's RSS,
 //  - the real clients' offline and heartbeat.lost events in the window, and the target's log
 //    lines (attack 9: does the limiter hold?).
 // Targets (issue 8): success rate >= 99% of the control's, p99 <= 2x the control's, RSS growth
 // < 50 MB. Networks run with snAttachTicket=required, the protection against attack 6.
-// Attack 13 (huge retry hints) is client-side and not run here: see test/integration/hostile-app.test.ts.
+// An attack that needs more of the network (attack 13: retryHonorHint=true and a time scale of
+// 0.2, and the clients restarted 6 s into the window so that they attach again) gets a control
+// run of its own with the same network and restarts. For runs whose clients restart, the clients'
+// own logs give: how many came back online in the window and how long after their boot, their
+// attach and login tries (ok / all, latency), the longest wait between failed attach rounds
+// (emulated ms: capped hints keep it at most retryHintMaxMs) and the hints they clamped.
+// Attack 13's verdicts: every client back online, no wait above the cap, client CPU <= 2x the
+// control's (a 2^31 ms hint must not become a hot loop).
 // Markdown on stdout, JSON in bench/results/attacks-<time>.json, progress on stderr.
 // Run it alone on the machine: latency and CPU are host-wide figures.
-import { events, quantile } from './lib.mjs'
+import { CLOCK_TICKS_PER_S, benchArgs, bin, cliAsync, cpuMeter, events, mb, onInterrupt, quantile, root, rssKb } from './lib.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { ATTACKS } from './attack-kit/attacks.ts'
+import { scanRunProcesses } from '../orchestrator/runtime/local-procs.ts'
+import { defaultSetting } from '../node/contract/config.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'bin', 'patchday.mjs')
-
-const KNOWN = new Set(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms'])
-for (let i = 2; i < process.argv.length; i += 2) {
-  if (!KNOWN.has(process.argv[i]) || process.argv[i + 1] === undefined) usage(`unknown or incomplete option ${JSON.stringify(process.argv[i])}`)
-}
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
@@ -51,18 +54,18 @@ if (!(probeIntervalMs >= 50)) usage('--probe-interval-ms: at least 50')
 if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
 const chosen = attacksArg === 'all' ? ATTACKS : attacksArg.split(',').map(s => ATTACKS.find(a => a.id === Number(s.trim())) ?? usage(`--attacks: no attack ${JSON.stringify(s)} (known: ${ATTACKS.map(a => a.id).join(',')})`))
 
-/** Targets from issue 8. */
-const TARGET = { successVsControlMin: 0.99, p99VsControlMax: 2, rssGrowthMbMax: 50 }
-const LIMIT = { up: 3 * 60_000, down: 60_000 }
+/** Targets from issue 8; for attacks on the clients (13), their CPU against the control's too. */
+const TARGET = { successVsControlMin: 0.99, p99VsControlMax: 2, rssGrowthMbMax: 50, clientCpuVsControlMax: 2 }
+const LIMIT = { up: 3 * 60_000, down: 60_000, storm: 60_000 }
+/** The clients' cap on a retry hint (emulated ms), as the bench's networks run them. */
+const HINT_CAP_MS = defaultSetting('retryHintMaxMs')
 /** After its signal, an attack gets this long to stop (its in-flight requests time out within 10 s). */
 const ATTACK_STOP_MS = 15_000
 const RSS_SAMPLE_MS = 250
-const HZ = 100
 const SETTINGS = ['snAttachTicket=required']
 
 const log = (line) => { process.stderr.write(`[bench:attacks] ${line}\n`) }
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
-const mb = (kb) => +(kb / 1024).toFixed(1)
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'))
 
 function cli (runsDir, args, limitMs) {
@@ -73,32 +76,7 @@ function cli (runsDir, args, limitMs) {
 
 /** What to undo on SIGINT: the attack, the probe, the network. */
 const current = { abort: null, probe: null, runsDir: null }
-let stopping = false
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (stopping) return
-    stopping = true
-    log(`${sig}: stopping`)
-    current.abort?.abort()
-    current.probe?.kill('SIGTERM')
-    if (current.runsDir !== null) {
-      spawnSync(process.execPath, [bin, 'down', '--all', '--grace', '3s'], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: current.runsDir }, stdio: ['ignore', 'inherit', 'inherit'], timeout: LIMIT.down })
-      log(`runs folder kept: ${current.runsDir}`)
-    }
-    process.exit(130)
-  })
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks (pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-  return Number(f[11]) + Number(f[12])
-}
-function rssKb (pid) {
-  const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? null : Number(m[1])
-}
+onInterrupt({ log, stop: () => { current.abort?.abort(); current.probe?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
 
 function latency (samples) {
   const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
@@ -128,39 +106,108 @@ function startProbe (args) {
   return { ready, done }
 }
 
+/** The network a run needs and what happens to it in the window besides the attack: the bench's settings plus an attack's own, and a restart of the clients. */
+function profileOf (attack) {
+  return { settings: [...SETTINGS, ...(attack?.network?.settings ?? [])], restartClientsAfterMs: attack?.network?.restartClientsAfterMs ?? null }
+}
+
+/** Pids of the run's processes named in `names`, found by run id (clients restart: their pids change). */
+async function pidsOf (runId, names) {
+  return (await scanRunProcesses()).filter(p => p.runId === runId && p.runDir !== null && names.has(p.peer)).map(p => p.pid)
+}
+
+/** What the clients' own logs say about the restart at `from` (ms) until `to`: recovery, attach and login tries, waits, hints. */
+function clientFigures (logs, clientNames, from, to) {
+  const inRange = (e) => e.time >= from && e.time <= to
+  const evs = [...clientNames].flatMap(n => events(join(logs, `${n}.log`)).filter(inRange))
+  const of = (ev) => evs.filter(e => e.ev === ev)
+  const booted = new Map(of('boot').map(e => [e.peer, e.time]))
+  const back = of('online').filter(e => booted.has(e.peer) && e.time >= booted.get(e.peer))
+  const firstBack = [...new Map(back.map(e => [e.peer, e])).values()]
+  const recovery = firstBack.map(e => e.sinceBootMs).sort((a, b) => a - b)
+  const tries = (ok, failed) => {
+    const lat = of(ok).map(e => e.latencyMs).sort((a, b) => a - b)
+    const n = lat.length + of(failed).length
+    return { ok: lat.length, tries: n, success: n === 0 ? null : +(lat.length / n).toFixed(3), p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), failedBy: Object.fromEntries(Object.entries(Object.groupBy(of(failed), e => e.reason)).map(([k, v]) => [k, v.length])) }
+  }
+  const waits = of('attach.round-failed').map(e => e.delayMs)
+  const clamped = of('hint.clamped')
+  return {
+    restarted: booted.size,
+    backOnline: firstBack.length,
+    recoveryP50Ms: quantile(recovery, 0.5),
+    recoveryMaxMs: recovery.at(-1) ?? null,
+    attach: tries('attach.ok', 'attach.failed'),
+    login: tries('login.ok', 'login.failed'),
+    roundsFailed: waits.length,
+    longestWaitMs: waits.length === 0 ? null : Math.max(...waits),
+    hintsClamped: clamped.length + of('log.suppressed').filter(e => e.event === 'hint.clamped').reduce((sum, e) => sum + e.count, 0),
+    hugestHintMs: clamped.length === 0 ? null : Math.max(...clamped.map(e => e.hintMs)),
+    gaveUp: of('login.gaveup').length
+  }
+}
+
 /** One network, one window: the attack (or none, for the control) while the probe and the sampler run. */
-async function measure (attack) {
+async function measure (attack, profile) {
   const runsDir = mkdtempSync(join(tmpdir(), `patchday-attacks-${attack?.id ?? 'control'}-`))
   current.runsDir = runsDir
   try {
-    const upArgs = ['up', '--peers', String(clients), '--seed', 'bench-attacks', '--timeout', '3m', '--json', ...SETTINGS.flatMap(s => ['--set', s])]
+    const upArgs = ['up', '--peers', String(clients), '--seed', 'bench-attacks', '--timeout', '3m', '--json', ...profile.settings.flatMap(s => ['--set', s])]
     const up = JSON.parse(cli(runsDir, upArgs, LIMIT.up).trim().split('\n').at(-1))
     const run = join(runsDir, up.runId)
     const meta = readJson(join(run, 'run.json'))
-    const snName = meta.peers.find(p => p.bootstrap).name
-    const snAddr = events(join(run, 'logs', `${snName}.log`)).find(e => e.ev === 'boot').addr
+    const bootstrap = meta.peers.filter(p => p.bootstrap)
+    const snName = bootstrap[0].name
+    const bootAddr = (name) => events(join(run, 'logs', `${name}.log`)).find(e => e.ev === 'boot').addr
+    const snAddr = bootAddr(snName)
     const cred = (name) => readJson(join(run, 'peers', name, 'credentials.json'))
-    const targetName = attack?.target === 'login' ? 'login' : snName
-    const pid = readJson(join(run, 'pids', `${targetName}.json`)).pid
+    const clientNames = new Set(meta.peers.filter(p => !p.bootstrap).map(p => p.name))
+    // Whom the CPU and memory figures are about: the attack's target; in a control, the supernode, or the clients where they restart.
+    const watch = attack?.target ?? (profile.restartClientsAfterMs !== null ? 'clients' : 'sn')
+    const targetName = watch === 'clients' ? 'clients' : watch === 'login' ? 'login' : snName
+    const fixedPid = watch === 'clients' ? null : readJson(join(run, 'pids', `${targetName}.json`)).pid
+    const watched = async () => fixedPid !== null ? [fixedPid] : await pidsOf(up.runId, clientNames)
     await sleep(settleMs)
 
     // The window opens when the probe's node runs, and closes when the attack is told to stop.
     const probe = startProbe({ loginAddr: meta.login.addr, snAddr, ...cred('mega-01'), listenIp: '127.9.0.1', seconds, intervalMs: probeIntervalMs, timeScale: meta.timeScale })
     await probe.ready
     const t0 = Date.now()
-    const cpu0 = cpuTicks(pid)
-    const rss0 = rssKb(pid)
+    const cpu = cpuMeter()
+    const largestRss = (pids) => Math.max(0, ...pids.map(rssKb).filter(r => r !== null))
+    const pids0 = await watched()
+    cpu.sample(pids0)
+    const rss0 = largestRss(pids0)
     let rssPeak = rss0
-    const sampler = setInterval(() => { const r = rssKb(pid); if (r !== null && r > rssPeak) rssPeak = r }, RSS_SAMPLE_MS)
+    let sampling = false
+    const sample = async () => {
+      if (sampling) return
+      sampling = true
+      try {
+        const pids = await watched()
+        cpu.sample(pids)
+        rssPeak = Math.max(rssPeak, largestRss(pids))
+      } finally { sampling = false }
+    }
+    const sampler = setInterval(() => { sample().catch(err => { log(`sampler: ${err.message}`) }) }, RSS_SAMPLE_MS)
     const abort = new AbortController()
     current.abort = abort
-    const target = { loginAddr: meta.login.addr, snAddr, timeScale: meta.timeScale, attacker: cred('mega-08'), victims: meta.peers.filter(p => !p.bootstrap).map(p => p.name) }
+    const target = { loginAddr: meta.login.addr, snAddr, snAddrs: bootstrap.map(p => bootAddr(p.name)), timeScale: meta.timeScale, attacker: cred('mega-08'), victims: [...clientNames] }
     const attacking = attack === null ? Promise.resolve({}) : attack.run(target, abort.signal)
     attacking.catch(err => { log(`attack ${attack.id} failed: ${err.stack ?? err}`) })
-    let windowS, cpu
+    // The clients restart (stopped gracefully, so that they keep their host caches) and attach again.
+    let restartAt = null
+    let restarting = Promise.resolve(null)
+    const restartTimer = profile.restartClientsAfterMs === null
+      ? null
+      : setTimeout(() => {
+        restartAt = Date.now()
+        restarting = cliAsync(runsDir, ['storm', '--targets', 'peers', '--window', '1s', '--boot-delay', '1s', '--seed', 'bench-attacks', '--json'], { limitMs: LIMIT.storm })
+          .then(out => JSON.parse(out.trim().split('\n').at(-1)), err => ({ error: err.message }))
+      }, profile.restartClientsAfterMs)
+    let windowS
     const stopAt = setTimeout(() => {
       windowS = (Date.now() - t0) / 1000
-      cpu = cpuTicks(pid) - cpu0
       clearInterval(sampler)
       abort.abort()
     }, seconds * 1000)
@@ -169,28 +216,30 @@ async function measure (attack) {
       samples = await probe.done
     } finally {
       clearTimeout(stopAt)
+      clearTimeout(restartTimer)
       clearInterval(sampler)
       abort.abort()
     }
     windowS ??= (Date.now() - t0) / 1000
-    cpu ??= cpuTicks(pid) - cpu0
     const counts = await Promise.race([attacking.catch(err => ({ failed: String(err) })), sleep(ATTACK_STOP_MS).then(() => ({ stopTimedOut: 1 }))])
+    const storm = await restarting
     current.abort = null
 
     const inWindow = (e) => e.time >= t0 && e.time <= t0 + windowS * 1000
     const peerEvents = meta.peers.flatMap(p => events(join(run, 'logs', `${p.name}.log`)).filter(inWindow))
-    const targetEvents = events(join(run, 'logs', `${targetName}.log`)).filter(inWindow)
+    const targetEvents = watch === 'clients' ? [] : events(join(run, 'logs', `${targetName}.log`)).filter(inWindow)
     const byEv = Object.fromEntries(Object.entries(Object.groupBy(targetEvents, e => e.ev)).map(([k, v]) => [k, v.length]))
     const all = [...samples.login, ...samples.attach]
     return {
       attack: attack === null ? 'control' : attack.id,
       name: attack === null ? 'calm control' : attack.name,
       target: targetName,
+      settings: profile.settings,
       windowS: +windowS.toFixed(1),
       success: all.length === 0 ? null : all.filter(s => s.ok).length / all.length,
       login: latency(samples.login),
       attach: latency(samples.attach),
-      targetCpuPct: +(cpu / HZ / windowS * 100).toFixed(1),
+      targetCpuPct: +(cpu.ticks() / CLOCK_TICKS_PER_S / windowS * 100).toFixed(1),
       rssStartMb: mb(rss0),
       rssPeakMb: mb(rssPeak),
       rssGrowthMb: mb(rssPeak - rss0),
@@ -198,6 +247,7 @@ async function measure (attack) {
       heartbeatsLost: peerEvents.filter(e => e.ev === 'heartbeat.lost').length,
       targetLogLines: targetEvents.length,
       targetEvents: byEv,
+      restart: restartAt === null ? null : { afterMs: restartAt - t0, storm, clients: clientFigures(join(run, 'logs'), clientNames, restartAt, t0 + windowS * 1000) },
       attacker: counts
     }
   } finally {
@@ -218,7 +268,7 @@ function verdicts (r, control) {
   const success = ratio(r.success, control.success)
   const p99 = [ratio(r.login.p99Ms, control.login.p99Ms), ratio(r.attach.p99Ms, control.attach.p99Ms)]
   const worstP99 = p99.some(x => x === null) ? null : Math.max(...p99)
-  return {
+  const v = {
     successVsControl: success === null ? null : +success.toFixed(3),
     loginP99VsControl: p99[0] === null ? null : +p99[0].toFixed(2),
     attachP99VsControl: p99[1] === null ? null : +p99[1].toFixed(2),
@@ -226,18 +276,42 @@ function verdicts (r, control) {
     p99: worstP99 === null ? 'MISS' : worstP99 <= TARGET.p99VsControlMax ? 'PASS' : 'MISS',
     rss: r.rssGrowthMb < TARGET.rssGrowthMbMax ? 'PASS' : 'MISS'
   }
+  const c = r.restart?.clients
+  if (r.attack === 'control' || r.target !== 'clients' || c === undefined) return v
+  // The attack on the clients: did the hints reach them, did every one come back, did none wait past the cap or spin?
+  const cpu = ratio(r.targetCpuPct, control.targetCpuPct)
+  return {
+    ...v,
+    clientCpuVsControl: cpu === null ? null : +cpu.toFixed(2),
+    reached: c.hintsClamped > 0 ? 'PASS' : 'MISS',
+    recovered: c.restarted > 0 && c.backOnline === c.restarted ? 'PASS' : 'MISS',
+    capped: c.longestWaitMs !== null && c.longestWaitMs <= HINT_CAP_MS ? 'PASS' : 'MISS',
+    clientCpu: cpu !== null && cpu <= TARGET.clientCpuVsControlMax ? 'PASS' : 'MISS'
+  }
 }
 
-log(`${seconds} s per run, ${clients} peers, probe every ${probeIntervalMs} ms; runs: control, ${chosen.map(a => a.id).join(', ')}`)
-const results = []
-for (const attack of [null, ...chosen]) {
-  log(`${attack === null ? 'control' : `attack ${attack.id} (${attack.name})`}: up, ${seconds} s window, down`)
-  const r = await measure(attack)
-  results.push(r)
-  log(JSON.stringify(r))
+// One control per network the chosen attacks need, each before its attacks.
+const groups = new Map()
+for (const attack of chosen) {
+  const profile = profileOf(attack)
+  const key = JSON.stringify(profile)
+  if (!groups.has(key)) groups.set(key, { profile, attacks: [] })
+  groups.get(key).attacks.push(attack)
 }
-const control = results[0]
-for (const r of results) r.verdict = verdicts(r, control)
+log(`${seconds} s per run, ${clients} peers, probe every ${probeIntervalMs} ms; runs: ${[...groups.values()].map(g => `control, ${g.attacks.map(a => a.id).join(', ')}`).join('; ')}`)
+const results = []
+for (const { profile, attacks } of groups.values()) {
+  let control = null
+  for (const attack of [null, ...attacks]) {
+    const what = attack === null ? `control (${profile.settings.join(' ')}${profile.restartClientsAfterMs !== null ? ', clients restarted' : ''})` : `attack ${attack.id} (${attack.name})`
+    log(`${what}: up, ${seconds} s window, down`)
+    const r = await measure(attack, profile)
+    control ??= r
+    r.verdict = verdicts(r, control)
+    results.push(r)
+    log(JSON.stringify(r))
+  }
+}
 
 const pct = (x) => x === null ? '-' : `${(x * 100).toFixed(1)} %`
 const ms = (x) => x === null ? '-' : `${Math.round(x)}`
@@ -246,12 +320,28 @@ console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker; probe l
 console.log('')
 console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | peak RSS (growth) | clients offline | target log lines | success / p99 / RSS |')
 console.log('|---|---|---|---|---|---|---|---|---|---|')
+const label = (r) => r.attack === 'control' ? `control${r.settings.length > SETTINGS.length ? ` (${r.settings.slice(SETTINGS.length).join(', ')})` : ''}` : `${r.attack}: ${r.name}`
 for (const r of results) {
   const v = r.verdict
-  const label = r.attack === 'control' ? 'control' : `${r.attack}: ${r.name}`
-  console.log(`| ${label} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
+  console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
+}
+const restarted = results.filter(r => r.restart !== null)
+if (restarted.length > 0) {
+  const s = (x) => x === null ? '-' : `${(x / 1000).toFixed(1)}`
+  const tries = (t) => `${t.ok} / ${t.tries}, ${ms(t.p50Ms)} / ${ms(t.p99Ms)}`
+  console.log('')
+  console.log(`Clients restarted in the window (storm --targets peers): what their own logs say until the window closes. Waits are emulated ms (cap ${HINT_CAP_MS}); CPU is the clients' together.`)
+  console.log('')
+  console.log('| run | restarted | back online | back after boot p50 / max s | attach ok / tries, p50 / p99 ms | login ok / tries, p50 / p99 ms | rounds failed (longest wait ms) | hints clamped (largest) | clients CPU (vs control) | reached / recovered / capped / CPU |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  for (const r of restarted) {
+    const c = r.restart.clients
+    const v = r.verdict
+    const verdict = v.reached === undefined ? '-' : `${v.reached} / ${v.recovered} / ${v.capped} / ${v.clientCpu}`
+    console.log(`| ${label(r)} | ${c.restarted} | ${c.backOnline} | ${s(c.recoveryP50Ms)} / ${s(c.recoveryMaxMs)} | ${tries(c.attach)} | ${tries(c.login)} | ${c.roundsFailed} (${c.longestWaitMs ?? '-'}) | ${c.hintsClamped} (${c.hugestHintMs ?? '-'}) | ${r.targetCpuPct} % (${times(v.clientCpuVsControl ?? null)}) | ${verdict} |`)
+  }
 }
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `attacks-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, settings: SETTINGS, targets: TARGET, results }, null, 2))
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results }, null, 2))
 console.error(`written ${out}`)

@@ -6,33 +6,26 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { CLOCK_TICKS_PER_S, procStat, root } from './lib.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
 const logins = Number(arg('--logins', '200'))
 const runsDir = mkdtempSync(join(tmpdir(), 'patchday-login-cpu-'))
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'patchday.mjs'), ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8' })
-// The name, utime and stime (clock ticks) in a /proc stat file (of a process or a thread).
-const stat = (path) => {
-  const s = readFileSync(path, 'utf8')
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-  return { name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), user: Number(f[11]), system: Number(f[12]) }
-}
-const times = (pid) => stat(`/proc/${pid}/stat`)
-const HZ = 100
+const times = (pid) => procStat(`/proc/${pid}/stat`)
 // CPU ticks per thread name (main thread, V8's platform workers, libuv's pool).
 const threads = (pid) => {
   const out = {}
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const t = stat(`/proc/${pid}/task/${tid}/stat`)
+    const t = procStat(`/proc/${pid}/task/${tid}/stat`)
+    if (t === null) continue // a thread that ended meanwhile
     const name = tid === String(pid) ? 'main' : t.name
     out[name] = (out[name] ?? 0) + t.user + t.system
   }
@@ -65,7 +58,7 @@ try {
   const wall = performance.now() - t0
   const after = times(loginPid)
   const threadsAfter = threads(loginPid)
-  const perLogin = (ticks) => +(ticks * 1000 / HZ / logins).toFixed(2)
+  const perLogin = (ticks) => +(ticks * 1000 / CLOCK_TICKS_PER_S / logins).toFixed(2)
   console.log(JSON.stringify({
     logins,
     ok,

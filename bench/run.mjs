@@ -15,23 +15,15 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'bin', 'patchday.mjs')
+import { join } from 'node:path'
+import { bin, memAvailableKb, pssKb, root } from './lib.mjs'
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
 const sizes = arg('--sizes', '50,100,200,500').split(',').map(Number)
 const settleMs = Number(arg('--settle-ms', '15000'))
 const isolatedLogins = Number(arg('--logins', '1000'))
 const isolatedRuns = Number(arg('--login-runs', '3'))
 
-const memAvailableKb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1])
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
-
-function pssKb (pid) {
-  try { return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) } catch { return null }
-}
 
 function cli (runsDir, args) {
   const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8', timeout: 15 * 60_000 })

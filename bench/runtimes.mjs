@@ -17,21 +17,13 @@
 // Markdown tables on stdout, everything in bench/results/runtimes-<time>.json, progress on stderr.
 // Timings belong here, never in pass/fail tests. Run it alone on the machine: memory is
 // measured host-wide.
-import { events, quantile } from './lib.mjs'
-import { spawn, spawnSync } from 'node:child_process'
+import { benchArgs, cliAsync, events, mb, memAvailableKb, onInterrupt, pssKb, quantile, root } from './lib.mjs'
+import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir, cpus, totalmem } from 'node:os'
-import { join, dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'bin', 'patchday.mjs')
-
-const KNOWN = new Set(['--sizes', '--runtimes', '--scenario', '--settle-ms', '--storm-share', '--storm-window'])
-for (let i = 2; i < process.argv.length; i += 2) {
-  if (!KNOWN.has(process.argv[i]) || process.argv[i + 1] === undefined) usage(`unknown or incomplete option ${JSON.stringify(process.argv[i])}`)
-}
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+const arg = benchArgs(['--sizes', '--runtimes', '--scenario', '--settle-ms', '--storm-share', '--storm-window'], usage)
 const sizes = arg('--sizes', '100,300').split(',').map(s => Number(s.trim()))
 const runtimes = arg('--runtimes', 'local,compose').split(',').map(s => s.trim()).filter(Boolean)
 const scenarioArg = arg('--scenario', 'scenarios/skype-2007.yaml')
@@ -59,8 +51,6 @@ const DOCKER_STATS_LIMIT_MS = 60_000
 
 const log = (line) => { process.stderr.write(`[bench:runtimes] ${line}\n`) }
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
-const memAvailableKb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1])
-const mb = (kb) => +(kb / 1024).toFixed(1)
 
 // A container runtime needs a Docker engine that answers: say so before anything starts.
 if (runtimes.some(r => r !== 'local')) {
@@ -75,56 +65,12 @@ if (runtimes.some(r => r !== 'local')) {
 }
 
 /** One patchday call on `runsDir`: stdout collected, stderr forwarded as progress; stopped after `limitMs`. */
-function cli (runsDir, args, limitMs) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, stdio: ['ignore', 'pipe', 'pipe'] })
-    current.child = child
-    let out = ''
-    let err = ''
-    let partial = ''
-    child.stdout.setEncoding('utf8').on('data', d => { out += d })
-    child.stderr.setEncoding('utf8').on('data', d => {
-      err = (err + d).slice(-8000)
-      const lines = (partial + d).split(/\r|\n/)
-      partial = lines.pop()
-      for (const l of lines) if (l.trim() !== '') process.stderr.write(`  | ${l}\n`)
-    })
-    let timedOut = false
-    let killer
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGTERM')
-      killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    }, limitMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      clearTimeout(killer)
-      if (current.child === child) current.child = null
-      if (timedOut) reject(new Error(`patchday ${args.join(' ')}: stopped after ${Math.round(limitMs / 1000)} s`))
-      else if (code !== 0) reject(new Error(`patchday ${args.join(' ')} failed (${code ?? signal}): ${err.trim().split('\n').slice(-5).join(' | ')}`))
-      else resolvePromise(out)
-    })
-  })
-}
+const cli = (runsDir, args, limitMs) => cliAsync(runsDir, args, { limitMs, progress: l => process.stderr.write(`  | ${l}\n`), onChild: c => { current.child = c } })
 const cliJson = async (runsDir, args, limitMs) => JSON.parse((await cli(runsDir, args, limitMs)).trim().split('\n').at(-1))
 
 /** What to undo if the bench is interrupted: the child running now and the runs folder in use. */
 const current = { child: null, runsDir: null }
-let stopping = false
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (stopping) return
-    stopping = true
-    log(`${sig}: stopping`)
-    current.child?.kill('SIGTERM')
-    if (current.runsDir !== null) {
-      spawnSync(process.execPath, [bin, 'down', '--all', '--grace', '3s'], { cwd: root, env: { ...process.env, PATCHDAY_RUNS_DIR: current.runsDir }, stdio: ['ignore', 'inherit', 'inherit'], timeout: LIMIT.down })
-      log(`runs folder kept: ${current.runsDir}`)
-    }
-    process.exit(130)
-  })
-}
+onInterrupt({ log, stop: () => { current.child?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
 
 /** Stop everything of every run in `runsDir`; remove the folder only when that worked. */
 async function teardown (runsDir) {
@@ -147,10 +93,6 @@ function runtimeArgs (spec) {
 function lateness (ops) {
   const late = ops.map(e => e.lateMs).sort((a, b) => a - b)
   return { ops: late.length, p50Ms: quantile(late, 0.5), p99Ms: quantile(late, 0.99), maxMs: late.at(-1) ?? null }
-}
-
-function pssKb (pid) {
-  try { return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) } catch { return null }
 }
 
 /** docker stats' "12.34MiB / 23.4GiB" in MB. */

@@ -51,3 +51,8 @@ export class NetworkRunningError extends PatchdayError {
 export class RuntimeError extends PatchdayError {
   override name = 'RuntimeError'
 }
+
+/** A record of the orchestrator's in a run folder (run.json, docker.json) that cannot be used: empty, not JSON, the wrong shape. */
+export class UnreadableRecordError extends PatchdayError {
+  override name = 'UnreadableRecordError'
+}

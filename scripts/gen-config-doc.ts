@@ -50,8 +50,10 @@ variable; the orchestrator writes them for each process it starts
   the bootstrap list. Any other error is a crash: exit 1 and a stack trace
   mapped to the sources through \`dist/peer.mjs.map\`, read only then.
 - **Not settings.** The local runtime also sets \`PATCHDAY_LOCAL_RUN_DIR\`
-  (the run folder, by which \`patchday ps\` and \`up\` find running networks)
-  and \`NODE_COMPILE_CACHE\`; the process does not read them. In the process
+  (the run folder, by which \`patchday ps\` and \`up\` find running networks,
+  and \`down\` the processes of a run whose records are gone; a process
+  without it is never signalled by the local runtime's search by run id) and
+  \`NODE_COMPILE_CACHE\`; the process does not read them. In the process
   restart mode of the container runtimes, \`PATCHDAY_CTL_DIR\` tells the in-container
   supervisor (docker/supervise.sh) where to write the peer's state.
 

@@ -1,7 +1,8 @@
 /**
  * The hostile peer of bench/attacks.mjs: issue 8's attacks, each run against a
  * real network (`patchday up`) until its signal aborts, from loopback
- * addresses 127.9.<attack>.x only. The attack code is the integration tests'
+ * addresses 127.9.<attack>.x only (attack 13 listens there too: its hostile
+ * supernodes are dialled by the real peers). The attack code is the integration tests'
  * (test/helpers/hostile-*.ts) run in a loop; each attack counts what it did and
  * how the target answered, and never throws for a refusal (refusals are the
  * point).
@@ -14,9 +15,11 @@ import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { createNode } from '../../node/libp2p.ts'
 import { signRecord } from '../../node/sn-record.ts'
-import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnResponse, SnxMessage, type SnInfo } from '../../node/protocol/messages.ts'
+import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage, type SnInfo } from '../../node/protocol/messages.ts'
 import { dial, dialMany, trickle } from '../../test/helpers/hostile-transport.ts'
-import { rpc } from '../../test/helpers/hostile-app.ts'
+import { rpc, silentLog } from '../../test/helpers/hostile-app.ts'
+import { serve } from '../../node/rpc.ts'
+import { Stats } from '../../node/stats.ts'
 import { framed, readMessage, writeMessage } from '../../node/protocol/codec.ts'
 
 /** What an attack needs to know about the network under attack. */
@@ -24,6 +27,8 @@ export interface AttackTarget {
   loginAddr: string
   /** The supernode under attack (a bootstrap supernode). */
   snAddr: string
+  /** Every bootstrap supernode of the run (attack 13 gossips itself to each). */
+  snAddrs: string[]
   /** The run's time scale (real s per emulated s): signed records carry emulated times. */
   timeScale: number
   /** An account of the run that no running peer uses (a reserve supernode's): the attacker's own login. */
@@ -37,9 +42,16 @@ export type Counts = Record<string, number>
 export interface Attack {
   id: number
   name: string
-  /** Whose CPU and memory the bench watches: a supernode or the login server. */
-  target: 'sn' | 'login'
+  /** Whose CPU and memory the bench watches: a supernode, the login server, or the real clients together. */
+  target: 'sn' | 'login' | 'clients'
   run: (t: AttackTarget, signal: AbortSignal) => Promise<Counts>
+  /**
+   * What the attack needs of the network beyond the bench's own settings (`--set key=value` for
+   * `patchday up`), and a restart of the real clients this long (real ms) after the window opens,
+   * so that they attach again and meet the attacker. The bench gives such an attack a control run
+   * of its own with the same network and restarts, and no attacker.
+   */
+  network?: { settings: string[], restartClientsAfterMs: number }
 }
 
 const ip = (attack: number, host: number): string => `127.9.${attack}.${1 + (host % 250)}`
@@ -274,6 +286,62 @@ async function identityChurn (t: AttackTarget, signal: AbortSignal): Promise<Cou
   })
 }
 
+/** Attack 13's hostile supernodes: enough to fill a client's attach round (attachCandidatesMax, 8 by default). */
+const HINT_SUPERNODES = 8
+/** The hints of issue 8: 10^9 ms (an 11.6-day sleep) and 2^31 ms (past Node's timer range: a 1 ms hot loop). */
+const HUGE_HINTS = [1e9, 2 ** 31]
+/** How often the hostile supernodes renew their records at the real supernodes (real ms). */
+const HINT_GOSSIP_EVERY_MS = 2000
+
+/**
+ * 13: hostile supernodes that real clients meet and that answer every attach busy with a retry hint
+ * of 10^9 ms or 2^31 ms. Eight identities, each listening on its own address, offer their own signed
+ * records (load 0: the most attractive supernode there is) to every real supernode in an exchange,
+ * renewed every few seconds, and answer exchanges as supernodes do, so that the real supernodes keep
+ * them and relay them to their clients in heartbeats and busy answers. A client that attaches again
+ * (the bench restarts the clients) tries them first; every attach is answered busy with a huge hint
+ * and no alternatives. The client must wait at most its hint cap (retryHintMaxMs) and then attach to
+ * a real supernode, neither sleeping for days nor spinning.
+ */
+async function hugeHints (t: AttackTarget, signal: AbortSignal): Promise<Counts> {
+  const c: Counts = {}
+  const keys = await Promise.all(Array.from({ length: HINT_SUPERNODES }, async () => await generateKeyPair('Ed25519')))
+  const nodes = await Promise.all(keys.map(async (key, i) => await createNode({ privateKey: key, listenIp: ip(13, i + 1), port: 4001 })))
+  const record = (i: number): SnInfo => poisonRecord(keys[i] as Parameters<typeof signRecord>[0], `hint-sn-${i + 1}`, ip(13, i + 1), t)
+  const clients = new Set<string>()
+  try {
+    await Promise.all(nodes.map(async (node, i) => {
+      const hint = HUGE_HINTS[i % HUGE_HINTS.length] as number
+      await node.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, new Stats(), silentLog, async (req, conn) => {
+        if (req.t !== 'attach') return { t: 'unknown' }
+        clients.add(conn.remotePeer.toString())
+        bump(c, `busy:${hint === 1e9 ? '1e9' : '2^31'}`)
+        return { t: 'busy', reason: 'full', retryAfterMs: hint, alternatives: [] }
+      }))
+      await node.handle(PROTOCOL_SNX, serve(PROTOCOL_SNX, SnxMessage, new Stats(), silentLog, async () => {
+        bump(c, 'exchangesAnswered')
+        return { t: 'exchange', self: record(i), known: [] }
+      }))
+    }))
+    // Into the real supernodes' caches, and kept fresh there.
+    while (!signal.aborted) {
+      await Promise.all(nodes.map(async (node, i) => await Promise.all(t.snAddrs.map(async (addr) => {
+        try {
+          const res = await rpc(await dial(node, addr), PROTOCOL_SNX, { t: 'exchange', self: record(i), known: [] }, SnxMessage)
+          bump(c, `offered:${res.t}`)
+        } catch (err) {
+          bump(c, `error:${(err as Error).name}`)
+        }
+      }))))
+      await pause(HINT_GOSSIP_EVERY_MS, signal)
+    }
+    c.clientsTurnedAway = clients.size
+    return c
+  } finally {
+    await Promise.allSettled(nodes.map(async n => { await n.stop() }))
+  }
+}
+
 export const ATTACKS: readonly Attack[] = [
   { id: 1, name: 'endless varint prefix', target: 'sn', run: endlessVarint },
   { id: 2, name: 'unread buffers, half-open streams', target: 'sn', run: unreadStreams },
@@ -284,5 +352,9 @@ export const ATTACKS: readonly Attack[] = [
   { id: 7, name: 'request flood without a slot', target: 'sn', run: requestFlood },
   { id: 8, name: 'parallel logins, wrong passwords', target: 'login', run: loginFlood },
   { id: 9, name: 'log flood from bad frames', target: 'sn', run: badFrames },
+  // Hints are honoured only with retryHonorHint (off by default: then a hint changes nothing); a time
+  // scale of 0.2 makes the default cap of 60 emulated seconds 12 real ones, so that clients recover
+  // within a window, and their heartbeats (which bring them the hostile records) come every 2 s.
+  { id: 13, name: 'huge retry hints from hostile supernodes', target: 'clients', run: hugeHints, network: { settings: ['retryHonorHint=true', 'timeScale=0.2'], restartClientsAfterMs: 6000 } },
   { id: 14, name: 'memory per remote identity', target: 'sn', run: identityChurn }
 ]

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { basename, dirname } from 'node:path'
 import { RunDir } from '../run/dir.ts'
 import { runningNetworks, type RunningNetwork } from '../runtime/census.ts'
+import { downCommandFor } from '../runtime/local-networks.ts'
 import { defineCommand } from './command.ts'
 
 export interface PsRow extends RunningNetwork {
@@ -17,13 +18,11 @@ export async function ps (): Promise<{ rows: PsRow[], notes: string[] }> {
   const { networks, notes } = await runningNetworks()
   const rows = await Promise.all(networks.map(async (n): Promise<PsRow> => {
     if (n.runDir === null) return { ...n, peersPlanned: null, startedAt: null }
-    try {
-      const meta = await new RunDir(dirname(n.runDir), basename(n.runDir)).readMeta()
-      return { ...n, peersPlanned: meta.peers.length, startedAt: meta.createdAt }
-    } catch (err) {
-      notes.push(`${n.runId}: run.json unreadable in ${n.runDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-      return { ...n, peersPlanned: null, startedAt: null }
-    }
+    const run = new RunDir(dirname(n.runDir), basename(n.runDir))
+    const meta = await run.readMetaRecord()
+    if (meta.ok) return { ...n, peersPlanned: meta.value.peers.length, startedAt: meta.value.createdAt }
+    notes.push(`${n.runId}: ${run.metaFile} is ${meta.problem}; '${downCommandFor({ runId: n.runId, runDir: n.runDir })}' stops it all the same`)
+    return { ...n, peersPlanned: null, startedAt: null }
   }))
   return { rows, notes }
 }

@@ -10,7 +10,8 @@ import { mkdir, readFile, writeFile, rename, readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
-import { RunNotFoundError } from '../errors.ts'
+import { RunNotFoundError, UnreadableRecordError } from '../errors.ts'
+import { readRecord, type RecordRead } from './record.ts'
 
 export const RunMeta = z.object({
   version: z.literal(1),
@@ -25,6 +26,9 @@ export const RunMeta = z.object({
   login: z.object({ name: z.string(), addr: z.string() })
 })
 export type RunMeta = z.infer<typeof RunMeta>
+
+/** A run.json larger than this is not one (1,000 peers take about 80 KB). */
+export const RUN_META_BYTES_MAX = 16 << 20
 
 export function defaultRunsDir (): string {
   return resolve(process.env.PATCHDAY_RUNS_DIR ?? 'runs')
@@ -54,8 +58,16 @@ export class RunDir {
     await writeJsonAtomic(this.metaFile, meta)
   }
 
+  /** run.json, or an UnreadableRecordError that says in one line what is wrong with it. */
   async readMeta (): Promise<RunMeta> {
-    return RunMeta.parse(JSON.parse(await readFile(this.metaFile, 'utf8')))
+    const read = await this.readMetaRecord()
+    if (read.ok) return read.value
+    throw new UnreadableRecordError(`run ${this.runId}: ${this.metaFile} is ${read.problem}; 'patchday down --run ${this.runId}' still stops everything of it`)
+  }
+
+  /** run.json or what is wrong with it (missing included); never throws. */
+  async readMetaRecord (): Promise<RecordRead<RunMeta>> {
+    return await readRecord(this.metaFile, RunMeta, 'a run record', RUN_META_BYTES_MAX) ?? { ok: false, problem: 'missing' }
   }
 }
 
@@ -72,8 +84,13 @@ export async function setCurrentRun (runsDir: string, runId: string): Promise<vo
   await rename(join(runsDir, `${CURRENT}.tmp`), join(runsDir, CURRENT))
 }
 
-/** The run named, or the current one; a clear error when there is none. */
-export async function resolveRun (runsDir: string, runId?: string): Promise<RunDir> {
+/**
+ * The run named, or the current one; a clear error when there is none. A run is
+ * a folder with a run.json (readable or not: commands that need it say what is
+ * wrong with it); with `withoutMeta` (for `down`), also a folder that lost its
+ * run.json but holds another record of a run.
+ */
+export async function resolveRun (runsDir: string, runId?: string, o: { withoutMeta?: boolean } = {}): Promise<RunDir> {
   let id = runId
   if (id === undefined) {
     try {
@@ -84,17 +101,22 @@ export async function resolveRun (runsDir: string, runId?: string): Promise<RunD
     }
   }
   const dir = new RunDir(runsDir, id)
-  try {
-    await readFile(dir.metaFile)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    throw new RunNotFoundError(`run ${id} not found in ${runsDir}`)
-  }
-  return dir
+  if (existsSync(dir.metaFile) || (o.withoutMeta === true && hasRunRecords(dir.root))) return dir
+  throw new RunNotFoundError(`run ${id} not found in ${runsDir}`)
 }
 
-/** Run folders: those with a run.json (not the compile cache, not sweep folders). */
-export async function listRuns (runsDir: string): Promise<string[]> {
+/** What only a run folder holds besides run.json: the local runtime's pid records, a container runtime's record, the network's specs. */
+const RUN_RECORDS = ['pids', 'docker.json', 'network.json']
+
+function hasRunRecords (root: string): boolean {
+  return RUN_RECORDS.some(f => existsSync(join(root, f)))
+}
+
+/**
+ * Run folders: those with a run.json (not the compile cache, not sweep folders);
+ * with `withoutMeta` (`down --all`), also those that lost it but hold another record of a run.
+ */
+export async function listRuns (runsDir: string, o: { withoutMeta?: boolean } = {}): Promise<string[]> {
   let names
   try {
     names = await readdir(runsDir, { withFileTypes: true })
@@ -104,7 +126,9 @@ export async function listRuns (runsDir: string): Promise<string[]> {
   }
   const runs: string[] = []
   for (const d of names) {
-    if (d.isDirectory() && !d.name.startsWith('.') && existsSync(join(runsDir, d.name, 'run.json'))) runs.push(d.name)
+    if (!d.isDirectory() || d.name.startsWith('.')) continue
+    const root = join(runsDir, d.name)
+    if (existsSync(join(root, 'run.json')) || (o.withoutMeta === true && hasRunRecords(root))) runs.push(d.name)
   }
   return runs.sort()
 }

@@ -8,6 +8,8 @@ import type { RuntimeKind } from './runtime.ts'
 import { localNetworks } from './local-networks.ts'
 import { containerNetworks } from './docker/census.ts'
 import { dockerClient } from './docker/engine.ts'
+import { checkDocker } from './docker/preflight.ts'
+import type Docker from 'dockerode'
 
 export interface RunningNetwork {
   runId: string
@@ -35,6 +37,17 @@ async function withTimeout<T> (work: Promise<T>, ms: number, what: string): Prom
     return await Promise.race([work, timeout])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** Whether a Docker engine answers within `timeoutMs` (none configured, down or silent: false, never an error). */
+export async function dockerAnswers (docker: Docker = dockerClient(), timeoutMs = DOCKER_CENSUS_TIMEOUT_MS): Promise<boolean> {
+  if (!dockerConfigured()) return false
+  try {
+    await checkDocker(docker, { timeoutMs })
+    return true
+  } catch {
+    return false
   }
 }
 

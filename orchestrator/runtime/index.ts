@@ -8,6 +8,12 @@ import { RESTART_MODES, RUNTIME_KINDS, type RestartMode, type Runtime, type Runt
 import { LocalRuntime } from './local.ts'
 import { ComposeRuntime } from './compose.ts'
 import { SwarmRuntime } from './swarm.ts'
+import { projectName } from './compose.ts'
+import { RUN_LABEL } from './compose-file.ts'
+import { dockerAnswers } from './census.ts'
+import { dockerClient } from './docker/engine.ts'
+import { dockerStateFile, readDockerStateRecord } from './docker/state.ts'
+import type Docker from 'dockerode'
 
 export function parseRuntimeKind (value: string): RuntimeKind {
   const kind = RUNTIME_KINDS.find(k => k === value)
@@ -67,4 +73,71 @@ export async function openRuntime (run: RunDir, kind?: RuntimeKind, restartMode?
   const factory = factories[k]
   if (factory === undefined) throw new UsageError(`runtime ${k} is not available in this build`)
   return factory(run, checkRestartMode(k, mode))
+}
+
+/** A runtime of `kind` for a run whose restart mode may be anything (teardown does not depend on it). */
+function anyMode (run: RunDir, kind: RuntimeKind, mode: string | undefined): Runtime {
+  const modes = MODES[kind]
+  return (factories[kind] as Factory)(run, modes.find(m => m === mode) ?? modes[0] as RestartMode)
+}
+
+/** Whether this engine manages a swarm with a stack of the run (its services carry the stack's name). */
+async function swarmStackOf (docker: Docker, run: RunDir): Promise<boolean> {
+  const info = await docker.info() as { Swarm?: { LocalNodeState?: string, ControlAvailable?: boolean } }
+  if (info.Swarm?.LocalNodeState !== 'active' || info.Swarm.ControlAvailable !== true) return false
+  return (await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${projectName(run.runId)}`] } })).length > 0
+}
+
+/** Containers, networks and volumes carrying `label`. */
+async function labelledCount (docker: Docker, label: string): Promise<number> {
+  const filters = { label: [label] }
+  const [c, n, v] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })])
+  return c.length + n.length + (v.Volumes ?? []).length
+}
+
+export interface RunRuntimes {
+  runtimes: Runtime[]
+  /**
+   * When run.json cannot say which runtime the run used: what is wrong with it (and with docker.json), and
+   * what the runtimes above look for instead; null when it can. It says all there is to say about the
+   * records: the runtimes' own `recordProblem` adds nothing then.
+   */
+  unknown: { problem: string, lookingFor: string } | null
+}
+
+/**
+ * The runtimes that hold a run, for `down` and `status`: the one run.json names, or, when
+ * run.json is missing, unreadable or names no known runtime, every one that may
+ * hold something of the run: the local runtime (processes found by their run
+ * id) and, only if a Docker engine answers, the container runtimes (the one
+ * docker.json names, else a sweep by the run's label, and a Swarm stack of the
+ * run where this engine manages one). Never throws for what the records hold.
+ */
+export async function openRunRuntimes (run: RunDir, o: { docker?: Docker, answers?: () => Promise<boolean> } = {}): Promise<RunRuntimes> {
+  const meta = await run.readMetaRecord()
+  const kind = meta.ok ? RUNTIME_KINDS.find(k => k === meta.value.runtime) : undefined
+  if (meta.ok && kind !== undefined) return { runtimes: [anyMode(run, kind, meta.value.restartMode)], unknown: null }
+  const why = meta.ok ? `names no known runtime (${JSON.stringify(meta.value.runtime.slice(0, 24))})` : `is ${meta.problem}`
+  const runtimes: Runtime[] = [new LocalRuntime(run)]
+  const docker = o.docker ?? dockerClient()
+  const containers = await readDockerStateRecord(run)
+  let how: string
+  if (containers?.ok === true) {
+    // docker.json says which container runtime: its teardown needs the engine, and fails (not everything stopped) without it.
+    runtimes.push(anyMode(run, containers.value.kind, undefined))
+    how = `, and its containers as docker.json says (${containers.value.kind})`
+  } else if (await (o.answers ?? (async () => await dockerAnswers(docker)))()) {
+    const label = `${RUN_LABEL}=${run.runId}`
+    const stack = await swarmStackOf(docker, run)
+    if (stack) runtimes.push(new SwarmRuntime(run, {}, docker))
+    const labelled = await labelledCount(docker, label)
+    if (labelled > 0) runtimes.push(new ComposeRuntime(run, {}, docker))
+    how = labelled > 0 || stack
+      ? `, and its containers, networks and volumes by the label ${label}${stack ? ' (and its Swarm stack)' : ''}`
+      : `; the Docker engine has nothing labelled ${label}`
+  } else {
+    how = ' (no Docker engine answers: no containers looked for)'
+  }
+  const alsoDocker = containers?.ok === false ? ` and ${dockerStateFile(run)} is ${containers.problem}` : ''
+  return { runtimes, unknown: { problem: `${run.metaFile} ${why}${alsoDocker}, so the runtime of run ${run.runId} is unknown`, lookingFor: `its processes found by run id${how}` } }
 }

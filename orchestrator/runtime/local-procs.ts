@@ -80,6 +80,15 @@ export async function findRunProcesses (runId: string): Promise<number[]> {
   return (await scanRunProcesses()).filter(p => p.runId === runId).map(p => p.pid)
 }
 
+/**
+ * Pids of the processes the local runtime started for this run (they carry its
+ * run folder), not those of a container that names the same run id in its
+ * environment (a compose.yaml network): what the local runtime may signal.
+ */
+export async function findLocalRunProcesses (runId: string): Promise<number[]> {
+  return (await scanRunProcesses()).filter(p => p.runId === runId && p.runDir !== null).map(p => p.pid)
+}
+
 /** Send a signal; false when the process is gone. */
 export function signal (pid: number, sig: NodeJS.Signals): boolean {
   try {

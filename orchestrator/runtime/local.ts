@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process'
 import { openSync, closeSync, existsSync } from 'node:fs'
-import { mkdir, open, readFile, readdir } from 'node:fs/promises'
+import { mkdir, readFile, readdir } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -19,8 +19,8 @@ import { localEndpoint } from './local-addresses.ts'
 import { checkLoopbackFree } from './local-networks.ts'
 import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
 import { RuntimeError } from '../errors.ts'
-import { PID_RECORD_BYTES_MAX, parsePidRecord, type PidRecordRead } from './pid-record.ts'
-import { RUN_DIR_VARIABLE, findRunProcesses, processStartTicks, scanRunProcesses, signal, type RunProcess } from './local-procs.ts'
+import { readPidRecord, type PidRecordRead } from './pid-record.ts'
+import { RUN_DIR_VARIABLE, findLocalRunProcesses, processStartTicks, scanRunProcesses, signal, type RunProcess } from './local-procs.ts'
 
 export { findRunProcesses, processStartTicks } from './local-procs.ts'
 
@@ -69,18 +69,6 @@ export function peerBundle (): string {
 
 /** A live process: its pid and kernel start time (which tell it from a later process that got the same pid). */
 interface Located { target: { pid: number, ticks: string } | null, problem?: string }
-
-/** At most `bytes` of a file (a pid record is tiny; a huge file there is garbage, not worth reading whole). */
-async function readHead (path: string, bytes: number): Promise<string> {
-  const fh = await open(path, 'r')
-  try {
-    const buf = Buffer.alloc(bytes)
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0)
-    return buf.subarray(0, bytesRead).toString('utf8')
-  } finally {
-    await fh.close()
-  }
-}
 
 export class LocalRuntime implements Runtime {
   readonly name = 'local'
@@ -137,15 +125,7 @@ export class LocalRuntime implements Runtime {
 
   /** pids/<name>.json: null when there is none, else the record or what is wrong with it (never throws: `down` must go on). */
   private async readRecord (name: string): Promise<PidRecordRead | null> {
-    let text: string
-    try {
-      text = await readHead(this.pidFile(name), PID_RECORD_BYTES_MAX + 1)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') return null
-      return { ok: false, problem: `unreadable (${code ?? (err as Error).message})` }
-    }
-    return parsePidRecord(name, text)
+    return await readPidRecord(name, this.pidFile(name))
   }
 
   /**
@@ -161,7 +141,7 @@ export class LocalRuntime implements Runtime {
       return { target: ticks !== null && ticks === read.record.startTicks ? { pid: read.record.pid, ticks } : null }
     }
     const problem = `pids/${name}.json: ${read.problem}`
-    const found = (await scan()).find(p => p.runId === this.run.runId && p.peer === name)
+    const found = (await scan()).find(p => p.runId === this.run.runId && p.runDir !== null && p.peer === name)
     const ticks = found === undefined ? null : await processStartTicks(found.pid)
     return { target: found !== undefined && ticks !== null ? { pid: found.pid, ticks } : null, problem }
   }
@@ -241,20 +221,27 @@ export class LocalRuntime implements Runtime {
   private async strays (): Promise<number[]> {
     // Records that cannot be listed (teardown said so already) make every process of the run a stray: all are stopped by pid.
     const known = new Set((await this.list().catch(() => [])).flatMap(p => p.id === undefined ? [] : [Number(p.id)]))
-    return (await findRunProcesses(this.run.runId)).filter(p => !known.has(p))
+    return (await findLocalRunProcesses(this.run.runId)).filter(p => !known.has(p))
   }
 
-  /** SIGTERM then SIGKILL for bare pids. */
+  /** Of `procs`, those still running (the same pid with the same start time) after at most `ms`. */
+  private static async stillRunning<P extends { pid: number, ticks: string | null }> (procs: P[], ms: number): Promise<P[]> {
+    const deadline = Date.now() + ms
+    let left = procs
+    while (left.length > 0 && Date.now() < deadline) {
+      await sleep(POLL_MS)
+      left = (await Promise.all(left.map(async p => ({ p, now: await processStartTicks(p.pid) })))).filter(x => x.now === x.p.ticks).map(x => x.p)
+    }
+    return left
+  }
+
+  /** SIGTERM then SIGKILL for bare pids; returns once the killed ones are gone (or KILL_WAIT_MS passed). */
   private static async stopPids (pids: number[], graceMs: number): Promise<{ stopped: number, killed: number }> {
     const live = (await Promise.all(pids.map(async pid => ({ pid, ticks: await processStartTicks(pid) })))).filter(p => p.ticks !== null)
     for (const p of live) signal(p.pid, 'SIGTERM')
-    const deadline = Date.now() + graceMs
-    let left = live
-    while (left.length > 0 && Date.now() < deadline) {
-      await sleep(POLL_MS)
-      left = (await Promise.all(left.map(async p => ({ ...p, now: await processStartTicks(p.pid) })))).filter(p => p.now === p.ticks)
-    }
+    const left = await LocalRuntime.stillRunning(live, graceMs)
     for (const p of left) signal(p.pid, 'SIGKILL')
+    await LocalRuntime.stillRunning(left, KILL_WAIT_MS)
     return { stopped: live.length - left.length, killed: left.length }
   }
 
@@ -276,6 +263,9 @@ export class LocalRuntime implements Runtime {
     // Processes no record names (an orchestrator killed between spawn and record): found by their run id.
     const strays = await this.strays()
     const s = await LocalRuntime.stopPids(strays, graceMs)
+    // `down` succeeds only when nothing of the run is left.
+    const left = await findLocalRunProcesses(this.run.runId)
+    if (left.length > 0) throw new RuntimeError(`${left.length} process(es) of run ${this.run.runId} still run after SIGKILL (pids ${left.slice(0, 10).join(', ')})`)
     return { stopped: stopped + s.stopped, killed: killed + s.killed, strays: strays.length, removed: 0 }
   }
 }

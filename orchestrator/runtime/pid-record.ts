@@ -6,6 +6,7 @@
  * by its run id), not a reason to stop everything else.
  */
 import { z } from 'zod'
+import { parseRecord, readRecord, type RecordRead } from '../run/record.ts'
 
 export const PidRecord = z.object({ name: z.string(), pid: z.number().int().positive(), startTicks: z.string().regex(/^\d+$/) })
 export type PidRecord = z.infer<typeof PidRecord>
@@ -17,19 +18,17 @@ export type PidRecordRead = { ok: true, record: PidRecord } | { ok: false, probl
 
 /** What the text of pids/<name>.json says: the record, or what is wrong with it. */
 export function parsePidRecord (name: string, text: string): PidRecordRead {
-  if (text.trim() === '') return { ok: false, problem: 'empty' }
-  if (text.length > PID_RECORD_BYTES_MAX) return { ok: false, problem: `${text.length} bytes, more than a record holds (${PID_RECORD_BYTES_MAX})` }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    return { ok: false, problem: `not JSON (${JSON.stringify(text.slice(0, 24))}${text.length > 24 ? '...' : ''})` }
-  }
-  const parsed = PidRecord.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    return { ok: false, problem: `not a pid record (${issue === undefined ? 'wrong shape' : `${issue.path.join('.') || 'value'}: ${issue.message}`})` }
-  }
-  if (parsed.data.name !== name) return { ok: false, problem: `names ${JSON.stringify(parsed.data.name)}, not ${JSON.stringify(name)}` }
-  return { ok: true, record: parsed.data }
+  return checkName(name, parseRecord(text, PidRecord, 'a pid record', PID_RECORD_BYTES_MAX))
+}
+
+/** pids/<name>.json: null when there is none, else the record or what is wrong with it (unreadable included). */
+export async function readPidRecord (name: string, path: string): Promise<PidRecordRead | null> {
+  const read = await readRecord(path, PidRecord, 'a pid record', PID_RECORD_BYTES_MAX)
+  return read === null ? null : checkName(name, read)
+}
+
+function checkName (name: string, read: RecordRead<PidRecord>): PidRecordRead {
+  if (!read.ok) return read
+  if (read.value.name !== name) return { ok: false, problem: `names ${JSON.stringify(read.value.name)}, not ${JSON.stringify(name)}` }
+  return { ok: true, record: read.value }
 }

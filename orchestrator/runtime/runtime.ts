@@ -104,6 +104,8 @@ export interface Runtime {
    * created, not started. False for a run whose reserve was provisioned at its start.
    */
   addLike?: (name: string, like: string, env: Record<string, string>) => Promise<boolean>
+  /** What is wrong with the runtime's own record of the run (a container runtime's docker.json), for `status` and `down` to say; null when nothing is. */
+  recordProblem?: () => Promise<string | null>
 }
 
 /** What a storm needs of a runtime: start, stop, kill and list processes (tests fake just this). */

@@ -121,16 +121,20 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
     return slot === undefined ? null : `${PEER_SERVICE}-${slot}`
   }
 
-  private byKey: Map<string, string> | null = null
+  /** Slot key -> peer name from docker.json; null when docker.json is missing or unusable (then containers go by their keys). */
+  private byKey: Map<string, string> | null | undefined = undefined
 
-  private async keys (): Promise<Map<string, string>> {
-    if (this.byKey === null) this.byKey = new Map(Object.entries((await this.state()).containers).map(([name, key]) => [key, name]))
-    return this.byKey
+  private async keys (): Promise<void> {
+    if (this.byKey !== undefined) return
+    const s = await this.stateOrNull()
+    this.byKey = s === null ? null : new Map(Object.entries(s.containers).map(([name, key]) => [key, name]))
   }
 
   protected nameOf (c: { id: string, labels: Record<string, string>, name: string }): string | null {
     const key = this.keyOf(c.labels, c.name)
-    return key === null ? null : this.byKey?.get(key) ?? null
+    if (key === null || this.byKey === undefined) return null
+    // Without docker.json (a corrupt one: `status` and `down` go on), a container is named by its slot key.
+    return this.byKey === null ? key : this.byKey.get(key) ?? null
   }
 
   protected async containerId (name: string): Promise<string | null> {

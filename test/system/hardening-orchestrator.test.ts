@@ -1,6 +1,7 @@
 /**
- * Issue 8 hardening with real processes and the real CLI: bad pid records do not
- * stop `down` (and `status` names them), a second `up` is refused without moving
+ * Issue 8 hardening with real processes and the real CLI: bad pid records and a
+ * corrupt run.json or docker.json do not stop `down` (and `status` and `ps`
+ * name them), a second `up` is refused without moving
  * runs/current, `ps` lists running networks from any runs folder, and a corrupt
  * state file ends a peer with exit 2 and one line instead of a source dump.
  */
@@ -10,6 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cli, tempRunsDir, eventually } from '../helpers/cli.ts'
+import { dockerAnswers } from '../../orchestrator/runtime/census.ts'
 import { RunDir } from '../../orchestrator/run/dir.ts'
 import { LocalRuntime, findRunProcesses, peerBundle, peerNodeFlags, processStartTicks } from '../../orchestrator/runtime/local.ts'
 import { addressInUse, localNetworks } from '../../orchestrator/runtime/local-networks.ts'
@@ -77,6 +79,86 @@ test('empty, garbage, unreadable and missing pid records: status names them, dow
   assert.deepEqual(await findRunProcesses(runId), [])
   // Gone (or a zombie waiting for init): no live process with the same pid and start time.
   for (const p of all) assert.notEqual(await processStartTicks(p.pid), p.ticks, `pid ${p.pid} still runs`)
+})
+
+/** Every process of `runId` with its start time, to tell it from a later process that gets the same pid. */
+async function runProcesses (runId: string): Promise<Array<{ pid: number, ticks: string | null }>> {
+  return await Promise.all((await findRunProcesses(runId)).map(async pid => ({ pid, ticks: await processStartTicks(pid) })))
+}
+
+/** `down` left nothing of the run: no process with its run id, and none of those it had with the same pid and start time. */
+async function assertAllGone (runId: string, had: Array<{ pid: number, ticks: string | null }>): Promise<void> {
+  assert.deepEqual(await findRunProcesses(runId), [])
+  for (const p of had) assert.notEqual(await processStartTicks(p.pid), p.ticks, `pid ${p.pid} still runs`)
+}
+
+test('garbage run.json and docker.json: status and ps say so and go on, down stops every process of the run', async () => {
+  const runId = 'garbage-run-json'
+  await up(runsDir, runId, 4)
+  const had = await runProcesses(runId)
+  assert.equal(had.length, 5, 'login server and 4 peers')
+  const run = join(runsDir, runId)
+  writeFileSync(join(run, 'run.json'), Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22, 0x72, 0x75, 0x6e, 0x0a, 0x8f]))
+  writeFileSync(join(run, 'docker.json'), 'garbage{')
+
+  const s = await cli(runsDir, ['status', '--json'])
+  assert.equal(s.code, 0, s.stderr)
+  const status = JSON.parse(s.stdout) as StatusJson & { records: string[], peers: number }
+  assert.equal(status.running, 5, 'the processes are listed by their pid records')
+  assert.ok(status.records.some(r => r.includes('run.json is not JSON')), JSON.stringify(status.records))
+  assert.ok(status.records.some(r => r.includes('docker.json is not JSON')), JSON.stringify(status.records))
+  assert.ok(status.peers >= 4, 'the peers come from the logs')
+
+  const ps = await cli(otherRunsDir, ['ps', '--json'])
+  assert.equal(ps.code, 0, ps.stderr)
+  const row = (JSON.parse(ps.stdout) as PsRow[]).find(r => r.runId === runId)
+  assert.deepEqual([row?.processes, row?.peersPlanned, row?.startedAt], [5, null, null])
+  assert.match(ps.stderr, new RegExp(`${runId}: .*run\\.json is not JSON .*down --run ${runId}`))
+
+  const down = await cli(runsDir, ['down', '--grace', '3s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.match(down.stdout, new RegExp(`^${runId}: stopped 5, killed 0`, 'm'))
+  // One line says what is wrong with run.json and what down does instead; Docker is asked only where an engine answers.
+  const line = down.stderr.split('\n').find(l => l.includes('run.json')) ?? ''
+  assert.match(line, /^patchday: .*run\.json is not JSON .*runtime of run garbage-run-json is unknown: stopping its processes found by run id/)
+  assert.match(line, /and .*docker\.json is not JSON/)
+  assert.match(line, await dockerAnswers() ? /(nothing labelled|by the label) patchday\.run=garbage-run-json/ : /no Docker engine answers/)
+  assert.equal(down.stderr.split('\n').filter(l => l.includes('docker.json')).length, 1, down.stderr)
+  await assertAllGone(runId, had)
+})
+
+test('an empty run.json: down --run stops every process of the run, found by its pid records and run id', async () => {
+  const runId = 'empty-run-json'
+  await up(runsDir, runId, 4)
+  const had = await runProcesses(runId)
+  assert.equal(had.length, 5, 'login server and 4 peers')
+  writeFileSync(join(runsDir, runId, 'run.json'), '')
+  // A peer without a pid record too: only its run id finds it.
+  rmSync(join(runsDir, runId, 'pids', 'p-002.json'))
+
+  const down = await cli(runsDir, ['down', '--run', runId, '--grace', '3s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.match(down.stdout, new RegExp(`^${runId}: stopped 5, killed 0 \\(1 found without a record\\)`, 'm'))
+  assert.match(down.stderr, /run\.json is empty, so the runtime of run empty-run-json is unknown/)
+  await assertAllGone(runId, had)
+  // Again: nothing left to stop, and still no failure.
+  const again = await cli(runsDir, ['down', '--run', runId, '--grace', '1s'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, new RegExp(`^${runId}: stopped 0, killed 0`, 'm'))
+})
+
+test('a run folder deleted under a running network: down --run finds its processes by run id and makes no folder again', async () => {
+  const runId = 'deleted-folder'
+  await up(runsDir, runId, 4)
+  const had = await runProcesses(runId)
+  assert.equal(had.length, 5, 'login server and 4 peers')
+  rmSync(join(runsDir, runId), { recursive: true, force: true })
+  const down = await cli(runsDir, ['down', '--run', runId, '--grace', '3s'])
+  assert.equal(down.code, 0, down.stderr)
+  assert.match(down.stdout, new RegExp(`^${runId}: stopped 5, killed 0 \\(5 found without a record\\)`, 'm'))
+  assert.match(down.stderr, /deleted-folder is gone, but processes of run deleted-folder started from it run/)
+  await assertAllGone(runId, had)
+  assert.equal(existsSync(join(runsDir, runId)), false)
 })
 
 test('up over a running network is refused (exit 2) from any runs folder, runs/current stays, and down stops the first; ps lists it until then', async () => {

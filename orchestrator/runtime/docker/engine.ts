@@ -14,10 +14,10 @@ import { join } from 'node:path'
 import Docker from 'dockerode'
 import type { RunDir } from '../../run/dir.ts'
 import type { Journal } from '../../run/journal.ts'
-import { RuntimeError } from '../../errors.ts'
+import { RuntimeError, UnreadableRecordError } from '../../errors.ts'
 import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, RestartMode, StopOutcome, TeardownResult } from '../runtime.ts'
 import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
-import { readDockerState, type DockerState } from './state.ts'
+import { dockerStateProblem, readDockerStateRecord, type DockerState } from './state.ts'
 import { SupervisedPeers, type SupervisedPeer } from './supervisor.ts'
 import { DockerLogCollector, DockerLogsLockedError } from './logs.ts'
 import { FrameDemuxer } from './demux.ts'
@@ -52,6 +52,7 @@ export abstract class DockerRuntimeBase {
    */
   protected readonly runningAtDeploy: boolean = false
   private cached: DockerState | null = null
+  private problem: string | null = null
 
   constructor (run: RunDir, restartMode: RestartMode, docker: Docker = dockerClient()) {
     this.run = run
@@ -74,15 +75,34 @@ export abstract class DockerRuntimeBase {
     return (await this.stateOrNull())?.label ?? `${RUN_LABEL}=${this.run.runId}`
   }
 
+  /**
+   * docker.json, or null when there is none or it is unusable: then the run's
+   * containers are found by its label (listing, logs, teardown), and
+   * `recordProblem` says what is wrong with the file.
+   */
   protected async stateOrNull (): Promise<DockerState | null> {
-    this.cached ??= await readDockerState(this.run)
+    if (this.cached !== null) return this.cached
+    const read = await readDockerStateRecord(this.run)
+    if (read === null) return null
+    if (!read.ok) {
+      this.problem = dockerStateProblem(this.run, read.problem)
+      return null
+    }
+    this.cached = read.value
     return this.cached
+  }
+
+  /** What is wrong with docker.json, once a command has tried to read it; null when nothing is. */
+  async recordProblem (): Promise<string | null> {
+    await this.stateOrNull()
+    return this.problem
   }
 
   protected async state (): Promise<DockerState> {
     const s = await this.stateOrNull()
-    if (s === null) throw new RuntimeError(`run ${this.run.runId} has no container record (docker.json): it was never prepared`)
-    return s
+    if (s !== null) return s
+    if (this.problem !== null) throw new UnreadableRecordError(this.problem)
+    throw new RuntimeError(`run ${this.run.runId} has no container record (docker.json): it was never prepared`)
   }
 
   protected remember (s: DockerState): void { this.cached = s }

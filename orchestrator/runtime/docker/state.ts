@@ -4,11 +4,12 @@
  * project, which containers are which peer, the lab subnet, and how to find
  * everything of the run again by label.
  */
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { type RunDir, writeJsonAtomic } from '../../run/dir.ts'
-import { RuntimeError } from '../../errors.ts'
+import { UnreadableRecordError } from '../../errors.ts'
+import { readRecord, type RecordRead } from '../../run/record.ts'
+import { RUN_LABEL } from '../compose-file.ts'
 
 export const DockerState = z.object({
   version: z.literal(1),
@@ -38,17 +39,25 @@ export function dockerStateFile (run: RunDir): string {
   return join(run.root, FILE)
 }
 
+/** A docker.json larger than this is not one (a container id per peer: about 100 KB for 1,000 peers). */
+export const DOCKER_STATE_BYTES_MAX = 16 << 20
+
+/** docker.json: null when there is none, else the record or what is wrong with it (never throws). */
+export async function readDockerStateRecord (run: RunDir): Promise<RecordRead<DockerState> | null> {
+  return await readRecord(dockerStateFile(run), DockerState, 'a container record', DOCKER_STATE_BYTES_MAX)
+}
+
+/** The words for an unusable docker.json, and what `down` does about it. */
+export function dockerStateProblem (run: RunDir, problem: string): string {
+  return `${dockerStateFile(run)} is ${problem}; 'patchday down' still removes everything labelled ${RUN_LABEL}=${run.runId}`
+}
+
+/** docker.json, or null when there is none; an UnreadableRecordError when it is unusable. */
 export async function readDockerState (run: RunDir): Promise<DockerState | null> {
-  let text: string
-  try {
-    text = await readFile(dockerStateFile(run), 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw err
-  }
-  const parsed = DockerState.safeParse(JSON.parse(text))
-  if (!parsed.success) throw new RuntimeError(`${dockerStateFile(run)} is not a valid container record (${parsed.error.issues[0]?.message ?? 'unknown'}); 'patchday down' still removes everything labelled ${'patchday.run'}=${run.runId}`)
-  return parsed.data
+  const read = await readDockerStateRecord(run)
+  if (read === null) return null
+  if (!read.ok) throw new UnreadableRecordError(dockerStateProblem(run, read.problem))
+  return read.value
 }
 
 export async function writeDockerState (run: RunDir, s: DockerState): Promise<void> {
