@@ -13,7 +13,8 @@
  *
  * Budgets, in order: every request spends a token of its peer's own budget
  * (`snPeerRequestRatePerS`); requests that need a slot are answered at once
- * without one; only then does a request spend a token of the shared budget
+ * without one, and so is an attach without a ticket where one is required
+ * (`snAttachTicket`); only then does a request spend a token of the shared budget
  * (`snRequestRatePerS`), and without one it is answered busy. One peer cannot
  * spend what the supernode's clients share.
  *
@@ -180,6 +181,12 @@ export class Supernode {
     if (req.t === 'heartbeat' && slot?.state !== 'active') return { t: 'unknown' }
     if (req.t === 'register' && slot === undefined) return { t: 'rejected', reason: 'no-slot' }
     if (req.t === 'detach' && slot === undefined) return { t: 'bye' }
+    // So is an attach that cannot succeed: without a ticket where one is required (fresh
+    // identities asking round after round would otherwise spend the clients' shared budget).
+    if (req.t === 'attach' && slot === undefined && req.ticket === undefined && this.s.snAttachTicket === 'required') {
+      this.c.log.event('sn.rejected', { client: req.name, reason: 'no-ticket', pending: this.pending(), clients: this.activeCount() })
+      return { t: 'rejected', reason: 'ticket-required' }
+    }
     if (!take(this.bucket, now)) {
       this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.activeCount() })
       return { t: 'busy', reason: 'budget', retryAfterMs: Math.round(waitMs(this.bucket, now)), alternatives: this.alternatives() }
@@ -187,10 +194,6 @@ export class Supernode {
     switch (req.t) {
       case 'attach': {
         if (slot !== undefined) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
-        if (req.ticket === undefined && this.s.snAttachTicket === 'required') {
-          this.c.log.event('sn.rejected', { client: req.name, reason: 'no-ticket', pending: this.pending(), clients: this.activeCount() })
-          return { t: 'rejected', reason: 'ticket-required' }
-        }
         if (this.isFull(req.ticket?.account)) return this.full(req.name)
         if (req.ticket !== undefined) return this.attachProven(req.name, req.ticket, peerId)
         this.slots.set(peerId, { name: req.name, state: 'pending', since: now, lastSeen: now })

@@ -10,7 +10,9 @@ import { endpointRequest, type NetworkPlan, type PeerPlan } from './plan.ts'
 import { loginSettings, peerSettings, type Provisioned } from './provision.ts'
 import { type RunDir, writeJsonAtomic } from '../run/dir.ts'
 import type { ProcessSpec, Runtime } from '../runtime/runtime.ts'
-import { RuntimeError } from '../errors.ts'
+import { RuntimeError, UnreadableRecordError } from '../errors.ts'
+import { parseRecord } from '../run/record.ts'
+import { z } from 'zod'
 
 export interface NetworkFile {
   version: 1
@@ -26,8 +28,27 @@ export async function writeNetworkFile (run: RunDir, n: NetworkFile): Promise<vo
   await writeJsonAtomic(join(run.root, FILE), n)
 }
 
+/** Only what every reader relies on: the rest is the orchestrator's own writing. */
+const networkFileShape = z.looseObject({
+  version: z.literal(1),
+  plan: z.looseObject({ peers: z.array(z.looseObject({ name: z.string() })), reserve: z.array(z.looseObject({ name: z.string() })) }),
+  provisioned: z.looseObject({ loginAddr: z.string() }),
+  perPeer: z.record(z.string(), z.unknown())
+})
+
+/** network.json, or an error naming the file and what is wrong (storm and inject need it; `down` does not). */
 export async function readNetworkFile (run: RunDir): Promise<NetworkFile> {
-  return JSON.parse(await readFile(join(run.root, FILE), 'utf8')) as NetworkFile
+  const path = join(run.root, FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UnreadableRecordError(`${path} is ${code === 'ENOENT' ? 'missing' : `unreadable (${code ?? (err as Error).message})`}: without it this run's processes cannot be restarted (storm, inject); \`patchday down --run ${run.runId}\` still stops it`)
+  }
+  const r = parseRecord(text, networkFileShape, 'a network record')
+  if (!r.ok) throw new UnreadableRecordError(`${path} is ${r.problem}: without it this run's processes cannot be restarted (storm, inject); \`patchday down --run ${run.runId}\` still stops it`)
+  return r.value as unknown as NetworkFile
 }
 
 /** The process spec of any process of the run, by name: its settings plus the runtime's wiring. */

@@ -85,8 +85,9 @@ test('3: poisoned supernode lists are refused or bounded, and clients recover wh
   for (const c of clients) await n.waitFor(n.since(killed, is('online', { peer: c, sn: 'sn-2' })), WAIT_MS, `${c} online again at the real sn-2`)
 })
 
-test('6: fresh identities get no slot without a ticket; one account holds one slot however many identities it uses', async () => {
-  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required' })
+test('6: fresh identities get no slot without a ticket, nor any of the shared budget; one account holds one slot however many identities it uses', async () => {
+  // A shared burst of 12 refilled at 1/s: 17 ticketless attaches at once would drain it if they were charged to it.
+  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_SN_REQUEST_BURST: '12', PATCHDAY_SN_REQUEST_RATE_PER_S: '1' })
   await n.startPeer('sn-1')
   await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
   const squad = new Sybils(42)
@@ -98,6 +99,7 @@ test('6: fresh identities get no slot without a ticket; one account holds one sl
     return await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'squatter' }, SnResponse)
   }))
   assert.ok(answers.every(a => a.t === 'rejected' && a.reason === 'ticket-required'), JSON.stringify(answers))
+  assert.equal(n.find(n.since(mark, is('sn.rejected', { peer: 'sn-1', reason: 'budget' }))).length, 0, 'no ticketless attach spent the shared budget')
   // The attacker's one real account, logged in from five identities: each attaches with its own ticket.
   const five = fresh.slice(0, 5)
   for (const node of five) {

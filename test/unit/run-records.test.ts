@@ -10,6 +10,7 @@ import { listRuns, resolveRun, RunDir, type RunMeta } from '../../orchestrator/r
 import { parseRecord } from '../../orchestrator/run/record.ts'
 import { openRunRuntimes } from '../../orchestrator/runtime/index.ts'
 import { UnreadableRecordError, RunNotFoundError } from '../../orchestrator/errors.ts'
+import { readNetworkFile } from '../../orchestrator/network/spec-file.ts'
 
 const meta: RunMeta = { version: 1, runId: 'r1', seed: 's', runtime: 'local', createdAt: '2026-01-01T00:00:00Z', timeScale: 1, peers: [], login: { name: 'login', addr: '/ip4/127.1.0.1/tcp/4000' } }
 
@@ -122,4 +123,18 @@ test('when run.json cannot say the runtime: local always, the container runtimes
   writeFileSync(run.metaFile, JSON.stringify({ ...meta, runtime: 'kubernetes' }))
   const foreign = await openRunRuntimes(run, { answers: async () => false })
   assert.match(foreign.unknown?.problem ?? '', /run\.json names no known runtime \("kubernetes"\)/)
+}))
+
+test('a missing, empty or foreign network.json stops storm and inject with one line naming the file, and says down still works', withRunsDir(async (dir) => {
+  const run = new RunDir(dir, 'r1')
+  mkdirSync(run.root, { recursive: true })
+  await assert.rejects(readNetworkFile(run), (err: unknown) => err instanceof UnreadableRecordError && /network\.json is missing: .*patchday down --run r1/.test(err.message))
+  writeFileSync(join(run.root, 'network.json'), '')
+  await assert.rejects(readNetworkFile(run), /network\.json is empty/)
+  writeFileSync(join(run.root, 'network.json'), '{"version":1,"plan":')
+  await assert.rejects(readNetworkFile(run), /network\.json is not JSON/)
+  writeFileSync(join(run.root, 'network.json'), '{"version":1,"plan":{"peers":[]},"provisioned":{"loginAddr":"x"},"perPeer":{}}')
+  await assert.rejects(readNetworkFile(run), /network\.json is not a network record \(plan\.reserve/)
+  writeFileSync(join(run.root, 'network.json'), '{"version":1,"plan":{"peers":[{"name":"p-001"}],"reserve":[]},"provisioned":{"loginAddr":"x"},"perPeer":{}}')
+  assert.equal((await readNetworkFile(run)).plan.peers[0]?.name, 'p-001')
 }))
