@@ -11,6 +11,7 @@
  * A runtime says only which state file is whose (`ctlKey`).
  */
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Docker from 'dockerode'
 import type { RunDir } from '../../run/dir.ts'
 import type { Journal } from '../../run/journal.ts'
@@ -29,6 +30,9 @@ export const TEARDOWN_PARALLEL_MAX = 16
 const EXPLAIN_LINES = 5
 /** Exit code of a process killed with SIGKILL (128 + 9). */
 const SIGKILL_EXIT = 137
+/** How long teardown waits for a container that the engine (Swarm) is removing already. */
+const REMOVAL_WAIT_MS = 30_000
+const REMOVAL_POLL_MS = 250
 
 export function dockerClient (): Docker {
   // docker-modem honours DOCKER_HOST (unix socket, tcp, ssh) like the docker CLI.
@@ -338,6 +342,21 @@ export abstract class DockerRuntimeBase {
   }
 
   /** Remove every container and network carrying the run's label (and its volumes); how many were removed. */
+  /** Whether a container someone else is removing is gone within REMOVAL_WAIT_MS. */
+  private async waitRemoved (c: Docker.Container): Promise<boolean> {
+    const deadline = Date.now() + REMOVAL_WAIT_MS
+    while (Date.now() < deadline) {
+      try {
+        await c.inspect()
+      } catch (err) {
+        if (statusCode(err) === 404) return true
+        throw err
+      }
+      await sleep(REMOVAL_POLL_MS)
+    }
+    return false
+  }
+
   protected async sweep (label: string, graceMs: number): Promise<{ stopped: number, killed: number, removed: number }> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [label] } })
     let stopped = 0; let killed = 0; let removed = 0
@@ -353,7 +372,13 @@ export abstract class DockerRuntimeBase {
           await c.remove({ force: true, v: true })
           removed++
         } catch (err) {
-          if (statusCode(err) !== 404 && statusCode(err) !== 304) throw err
+          if (statusCode(err) === 404 || statusCode(err) === 304) return
+          // Swarm removes a removed stack's task containers itself: wait for it instead of racing it (found by CI).
+          if (statusCode(err) === 409 && /in progress/i.test((err as Error).message)) {
+            if (await this.waitRemoved(c)) removed++
+            return
+          }
+          throw err
         }
       }))
     }
