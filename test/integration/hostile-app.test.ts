@@ -86,8 +86,9 @@ test('3: poisoned supernode lists are refused or bounded, and clients recover wh
 })
 
 test('6: fresh identities get no slot without a ticket, nor any of the shared budget; one account holds one slot however many identities it uses', async () => {
-  // A shared burst of 12 refilled at 1/s: 17 ticketless attaches at once would drain it if they were charged to it.
-  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_SN_REQUEST_BURST: '12', PATCHDAY_SN_REQUEST_RATE_PER_S: '1' })
+  // A shared burst of 20 refilled at 1/s: 17 ticketless attaches charged to it would leave too little for the
+  // 10 ticketed attaches below (the code before this check failed here); refused first, they leave it whole.
+  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_SN_REQUEST_BURST: '20', PATCHDAY_SN_REQUEST_RATE_PER_S: '1' })
   await n.startPeer('sn-1')
   await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
   const squad = new Sybils(42)
