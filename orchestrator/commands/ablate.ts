@@ -72,14 +72,16 @@ export async function ablate (a: AblateArgs, runner?: VariantRunner): Promise<{ 
   const names = MODEL_NAMES.filter(n => fixes[n] !== undefined)
   if (names.length === 0) throw new UsageError(`${a.fixesFile ?? a.file}: no fix models to ablate`)
   const variants = ablationPlan(names)
-  // Every variant must be a valid scenario before the first run starts.
-  for (const v of variants) {
+  // Every variant must be a valid scenario before the first run starts; each is built once.
+  const scenarios = new Map(variants.map(v => {
+    const sc = applyFixes(s, fixes, v.fixes)
     try {
-      applyFixesChecked(s, fixes, v, loaded.seed)
+      compileScenario(sc, loaded.seed)
     } catch (err) {
       throw new UsageError(`variant ${v.id}: ${(err as Error).message}`)
     }
-  }
+    return [v.id, sc] as const
+  }))
   const id = a.resume ?? `ablation-${newRunId(`${s.name}-${loaded.seed}`)}`
   const dir = join(a.runsDir, id)
   const previous = a.resume !== undefined ? await readPrevious(dir, s.name, loaded.seed, a.trials) : undefined
@@ -97,7 +99,7 @@ export async function ablate (a: AblateArgs, runner?: VariantRunner): Promise<{ 
     const runId = `${id}-${v.id.replace(':', '-')}-t${t + 1}`
     progress.line(`[${i + 1}/${left.length}] ${v.id} trial ${t + 1}${i > 0 ? `; about ${formatDuration((left.length - i) * spent / i)} left` : ''}`)
     const t0 = Date.now()
-    const out = await run(applyFixesChecked(s, fixes, v, loaded.seed), seed, runId)
+    const out = await run(scenarios.get(v.id) as Scenario, seed, runId)
     spent += Date.now() - t0
     result.rows = result.rows.filter(r => !(r.variant === v.id && r.trial === t + 1))
     result.rows.push({ variant: v.id, fixes: v.fixes, trial: t + 1, seed, runId, ...out })
@@ -109,13 +111,6 @@ export async function ablate (a: AblateArgs, runner?: VariantRunner): Promise<{ 
   progress.line(formatAblation(names, summary))
   await writeJsonAtomic(join(dir, 'ablation-summary.json'), { summary, findings: findings(names, summary) })
   return { dir, result }
-}
-
-/** The variant's scenario, compiled once to check it (conflicting models, settings a peer would refuse). */
-function applyFixesChecked (s: Scenario, fixes: ModelSelection, v: AblationVariant, seed: string): Scenario {
-  const out = applyFixes(s, fixes, v.fixes)
-  compileScenario(out, seed)
-  return out
 }
 
 interface AblateOptions extends StartupOptions { fixes?: string, seed?: string, trials: string, resume?: string }

@@ -10,7 +10,7 @@
 import type { Scenario } from './schema.ts'
 import { MODELS, MODEL_NAMES, modelKeys, type ModelName, type ModelSelection } from './models.ts'
 import type { PeerConfig } from '../../node/contract/config.ts'
-import { cellStats, countsLabel, type Outcome } from '../sweep/stats.ts'
+import { cellStats, countsLabel, type TrialRow } from '../sweep/stats.ts'
 
 export interface AblationVariant {
   /** `none`, `all`, `only:<fix>`, `without:<fix>` */
@@ -67,17 +67,9 @@ export function applyFixes (s: Scenario, fixes: ModelSelection, on: readonly Mod
   return { ...rest, name: s.name, models, settings }
 }
 
-export interface AblationRow {
+export interface AblationRow extends TrialRow {
   variant: string
   fixes: ModelName[]
-  trial: number
-  seed: string
-  runId: string
-  verdict: Outcome
-  recoveryS: number | null
-  hostSaturated: boolean | null
-  evidence?: string
-  error?: string
 }
 
 export interface AblationSummary {

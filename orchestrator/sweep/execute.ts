@@ -9,21 +9,12 @@
 import type { Scenario } from '../scenario/schema.ts'
 import { expandSweep, sweepCell, type SweepCell } from '../scenario/compile.ts'
 import { formatDuration } from '../units.ts'
-import { cellStats, type Outcome } from './stats.ts'
+import { cellStats, type TrialOutcome, type TrialRow } from './stats.ts'
 import { refineBoundary } from './refine.ts'
 
-export interface SweepResultRow {
+export interface SweepResultRow extends TrialRow {
   stormShare: number
   load: number
-  trial: number
-  seed: string
-  runId: string
-  verdict: Outcome
-  recoveryS: number | null
-  hostSaturated: boolean | null
-  /** Why a network never formed (its state at the start-up deadline). */
-  evidence?: string
-  error?: string
   /** Run by the adaptive refinement, off the grid. */
   refined?: boolean
 }
@@ -50,7 +41,7 @@ export interface SweepResult {
   adaptive?: { resolution: number, maxRuns: number, boundaries: Boundary[] }
 }
 
-export type CellOutcome = Pick<SweepResultRow, 'verdict' | 'recoveryS' | 'hostSaturated'> & { evidence?: string, error?: string }
+export type CellOutcome = TrialOutcome
 export type CellRunner = (cell: SweepCell, runId: string) => Promise<CellOutcome>
 
 export interface ExecuteArgs {

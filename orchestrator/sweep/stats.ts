@@ -16,6 +16,24 @@ export const OUTCOMES: readonly Outcome[] = ['recovered', 'degraded', 'metastabl
 /** One letter per outcome in tables. */
 export const OUTCOME_LETTER: Record<Outcome, string> = { recovered: 'R', degraded: 'D', metastable: 'M', 'never-formed': 'N', error: 'E' }
 
+/** How one trial (one real run) ended: what a sweep cell and an ablation variant both record. */
+export interface TrialOutcome {
+  verdict: Outcome
+  recoveryS: number | null
+  hostSaturated: boolean | null
+  /** Why a network never formed (its state at the start-up deadline). */
+  evidence?: string
+  error?: string
+}
+
+/** A trial's outcome with the run that gave it. */
+export interface TrialRow extends TrialOutcome {
+  /** 1-based. */
+  trial: number
+  seed: string
+  runId: string
+}
+
 export interface Interval { lo: number, hi: number }
 
 /** z for a two-sided 95% interval. */
