@@ -74,7 +74,7 @@ while :; do
   elif [ "$want" = run ]; then
     launch "$@"
   else
-    sleep 3600 &
+    sleep 3600 </dev/null >/dev/null 2>&1 &
     idler=$!
     # A USR2 that came before idler was set found nothing to wake: it changed want instead.
     [ "$want" = stop ] && wait "$idler" 2>/dev/null

@@ -24,6 +24,7 @@ for (const [file, expect] of [['skype-2007.yaml', 'metastable'], ['skype-2007-tu
   test(`${file} in containers is judged ${expect}`, { skip: skip ?? false, timeout: 900_000 }, async () => {
     const runId = `c-${file.replace('.yaml', '')}`
     const r = await cli(runsDir, ['run', join(ROOT, 'scenarios', file), '--runtime', 'compose', '--restart-mode', 'process', '--run-id', runId, '--json', '--check'], 900_000)
+    assert.ok(r.stdout.trim() !== '', `no headline on stdout; exit ${r.code}; ${r.stderr.slice(-3000)}`)
     const headline = JSON.parse(r.stdout) as { verdict: string, expect: string }
     assert.equal(headline.expect, expect)
     assert.equal(headline.verdict, expect, `exit ${r.code}; ${r.stderr.slice(-2000)}`)

@@ -26,7 +26,7 @@ test('supervise.sh: stop, start, kill and leave, each reported in its state file
   const host = readFileSync('/etc/hostname', 'utf8').trim()
   // The stand-in peer exits 0 on SIGTERM, as the real one does after a clean shutdown, and says
   // "ready" once its trap is set (a SIGTERM before that kills it: 143, as it would a booting node).
-  const sv = spawn('sh', [join(ROOT, 'docker/supervise.sh'), 'sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done'], { env: { ...process.env, PATCHDAY_CTL_DIR: dir }, stdio: ['ignore', 'pipe', 'ignore'] })
+  const sv = spawn('sh', [join(ROOT, 'docker/supervise.sh'), 'sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done'], { env: { ...process.env, PATCHDAY_CTL_DIR: dir }, stdio: ['ignore', 'pipe', 'ignore'], detached: true })
   let readies = 0
   sv.stdout.on('data', (b: Buffer) => { readies += b.toString().split('ready').length - 1 })
   const ready = async (n: number): Promise<void> => {
@@ -59,7 +59,10 @@ test('supervise.sh: stop, start, kill and leave, each reported in its state file
     assert.equal(await exit, 0)
     assert.deepEqual((await files.read(host)).state, { state: 'exited', starts: 3, exitCode: 0 })
   } finally {
-    sv.kill('SIGKILL')
+    // The whole group (its own, detached): the supervisor, the stand-in and any sleep they
+    // started, which would otherwise hold the stdout pipe open and keep this test file alive.
+    try { process.kill(-(sv.pid ?? 0), 'SIGKILL') } catch { /* already gone */ }
+    sv.stdout.destroy()
     rmSync(dir, { recursive: true, force: true })
   }
 })
