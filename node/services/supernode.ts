@@ -187,6 +187,19 @@ export class Supernode {
       this.c.log.event('sn.rejected', { client: req.name, reason: 'no-ticket', pending: this.pending(), clients: this.activeCount() })
       return { t: 'rejected', reason: 'ticket-required' }
     }
+    // And an attach with a forged or expired ticket: its signature is checked before the shared
+    // budget, so that identities with made-up tickets cannot spend it either (the check costs
+    // CPU, bounded by the peer's own budget above, not the clients' shared one).
+    if (req.t === 'attach' && slot === undefined && req.ticket !== undefined) {
+      const ticket = req.ticket
+      return this.checkTicket(req.name, ticket, peerId).then(refused => refused ?? this.afterBudget(req, peerId, this.c.clock.now()))
+    }
+    return this.afterBudget(req, peerId, now)
+  }
+
+  /** A request past every check that costs the clients nothing: it takes from the shared budget, then is served. */
+  private afterBudget (req: SnRequest, peerId: string, now: number): SnResponse | Promise<SnResponse> {
+    const slot = this.slots.get(peerId)
     if (!take(this.bucket, now)) {
       this.c.log.event('sn.rejected', { client: slot?.name ?? (req.t === 'attach' ? req.name : peerId), reason: 'budget', pending: this.pending(), clients: this.activeCount() })
       return { t: 'busy', reason: 'budget', retryAfterMs: Math.round(waitMs(this.bucket, now)), alternatives: this.alternatives() }
@@ -234,14 +247,10 @@ export class Supernode {
     }
   }
 
-  /** An attach with a ticket: a proven slot at once, bound to the ticket's account. */
-  private async attachProven (name: string, ticket: Ticket, peerId: string): Promise<SnResponse> {
-    const refused = await this.checkTicket(name, ticket, peerId)
-    if (refused !== null) return refused
+  /** An attach with a ticket, checked already (before the shared budget): a proven slot at once, bound to the ticket's account. */
+  private attachProven (name: string, ticket: Ticket, peerId: string): SnResponse {
     // Things may have changed while the signature was checked.
-    if (this.slots.has(peerId)) return { t: 'attached', deadlineMs: this.s.pendingSlotDeadlineMs }
     if (!this.active) return { t: 'not-supernode', alternatives: this.alternatives() }
-    if (this.isFull(ticket.account)) return this.full(name)
     const now = this.c.clock.now()
     const slot: Slot = { name, state: 'pending', since: now, lastSeen: now }
     this.slots.set(peerId, slot)

@@ -36,6 +36,11 @@ async function net (subnet: number, names: string[], bootstrap: string[], env: R
 const online = (n: InprocNet, peers: string[], sn?: string): Promise<unknown> =>
   n.waitForEach(peers, 'online', sn === undefined ? {} : { sn }, WAIT_MS)
 
+/** `s` (base64 or hex text) with its first character changed: a signature that no longer verifies. */
+function flipFirst (s: string): string {
+  return (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
+}
+
 /** Lines of `ev` written plus those counted in log.suppressed, from `peer` since `mark`. */
 function tally (n: InprocNet, mark: number, peer: string, ev: string): { lines: number, suppressed: number } {
   const lines = n.find(n.since(mark, (e): e is PeerEvent => e.peer === peer && e.ev === ev)).length
@@ -101,6 +106,22 @@ test('6: fresh identities get no slot without a ticket, nor any of the shared bu
   }))
   assert.ok(answers.every(a => a.t === 'rejected' && a.reason === 'ticket-required'), JSON.stringify(answers))
   assert.equal(n.find(n.since(mark, is('sn.rejected', { peer: 'sn-1', reason: 'budget' }))).length, 0, 'no ticketless attach spent the shared budget')
+  // Forged tickets: a real ticket of the attacker's account, issued to the last identity, shown twice by each
+  // of 16 others (it is bound to its holder's peer id), and once with its signature altered by its holder.
+  // 33 attaches that would leave the 10 below no budget; checked before it, they leave it whole.
+  const holder = fresh[16]
+  assert.ok(holder !== undefined)
+  const stolen = await rpc(await dial(holder, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'atk', password: InprocNet.password('atk') }, LoginResponse)
+  assert.equal(stolen.t, 'ok')
+  if (stolen.t !== 'ok') return
+  const forged = await Promise.all([
+    ...fresh.slice(0, 16).flatMap(node => [0, 1].map(async () => await rpc(await dial(node, n.slot('sn-1').addr), PROTOCOL_SN, { t: 'attach', name: 'squatter', ticket: stolen.ticket }, SnResponse))),
+    (async () => await rpc(await dial(holder, n.slot('sn-1').addr), PROTOCOL_SN, { t: 'attach', name: 'squatter', ticket: { ...stolen.ticket, sig: flipFirst(stolen.ticket.sig) } }, SnResponse))()
+  ])
+  assert.ok(forged.every(a => a.t === 'rejected' && a.reason === 'invalid-ticket'), JSON.stringify(forged))
+  const ticketRejected = tally(n, mark, 'sn-1', 'ticket.rejected')
+  assert.equal(ticketRejected.lines + ticketRejected.suppressed, 33)
+  assert.equal(n.find(n.since(mark, is('sn.rejected', { peer: 'sn-1', reason: 'budget' }))).length, 0, 'no forged ticket spent the shared budget')
   // The attacker's one real account, logged in from five identities: each attaches with its own ticket.
   const five = fresh.slice(0, 5)
   for (const node of five) {
