@@ -26,6 +26,7 @@ import { Stats } from './stats.ts'
 import { HostCache, loadHostCache } from './host-cache.ts'
 import { LoginServer } from './services/login-server.ts'
 import { Peer } from './peer.ts'
+import { FaultArming } from './arming.ts'
 import { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE } from './contract/state-files.ts'
 
 export { IDENTITY_FILE, CREDENTIALS_FILE, HOST_CACHE_FILE, BOOTS_FILE }
@@ -102,6 +103,9 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
     ? { ...given, loginAddr: await loginAddress(given.loginAddr, given.labSecret), bootstrapAddrs: bootstrap.map(b => `${b.name}=${b.addr}`) }
     : given
   const issuer = config.role === 'peer' ? loginIssuer(config.loginAddr) : undefined
+  // Faults armed late: PATCHDAY_ARMED is checked here (exit 2 naming it); armed at once if the arm file exists already.
+  const arming = new FaultArming(config)
+  const armedAtBoot = arming.armIfDue()
   // Every state file is checked before the first log line: a corrupt one exits 2 with one line (StateFileError).
   const accounts = config.role === 'login' ? await loadAccounts(config) : null
   const { inc, privateKey, credentials } = await loadState(config)
@@ -154,5 +158,6 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })
-  return { log, node, addr, guard, peer, stop: async () => { await peer.stop(); await node.stop(); log.flush() } }
+  arming.start(log, armedAtBoot)
+  return { log, node, addr, guard, peer, stop: async () => { arming.stop(); await peer.stop(); await node.stop(); log.flush() } }
 }

@@ -62,6 +62,10 @@ export const CONFIG_SPEC = {
    * machine's host name is merged over the environment (read by node/main.ts before parsing).
    */
   envFile: str('PATCHDAY_ENV_FILE', ''),
+  /** Fault settings to switch to once PATCHDAY_ARM_FILE exists: a JSON object of PATCHDAY_* variables (node/contract/armed.ts). */
+  armed: str('PATCHDAY_ARMED', ''),
+  /** The file whose existence arms PATCHDAY_ARMED (polled; a peer that boots after it was created starts armed). */
+  armFile: str('PATCHDAY_ARM_FILE', ''),
   timeScale: float('PATCHDAY_TIME_SCALE', 1, 0.001, 100),
   logLevel: oneOf('PATCHDAY_LOG_LEVEL', ['debug', 'info', 'warn'] as const, 'info'),
 

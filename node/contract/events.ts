@@ -129,6 +129,10 @@ export interface EventPayloads {
   'storm.end': { stormId: string, ok: number, failed: number }
   /** Orchestrator: dedicated high-capacity supernodes added to recover (2010). */
   inject: { names: string[], slots: number }
+  /** Peer: the scenario's fault settings (PATCHDAY_ARMED) took effect, when the arm file appeared or at a boot after it. */
+  'faults.armed': { keys: string[], atBoot: boolean }
+  /** Orchestrator: it created the arm file (the network formed); `when` is the scenario's armFaults. */
+  'run.armed': { when: string, keys: string[], peers: number }
   /** Peer: the 'crashing version' fault model exits on a slow reply. */
   crash: { reason: string, replyMs: number, thresholdMs: number }
   /** Supernode self-protection: it took itself offline above its load threshold. */
@@ -171,7 +175,7 @@ export const EVENT_NAMES = [
   'stats', 'host.sample',
   'net.up', 'net.steady', 'net.down', 'net.attach', 'runtime.event',
   'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
-  'crash', 'sn.overload', 'conn.limited',
+  'faults.armed', 'run.armed', 'crash', 'sn.overload', 'conn.limited',
   'log.suppressed', 'sn.limited', 'login.limited', 'gossip.refused', 'hint.clamped'
 ] as const satisfies readonly EventName[]
 

@@ -59,7 +59,10 @@ const TICKET_MARGIN_MS = 1000
 export class Client {
   private readonly c: ClientComponents
   private readonly s: ClientSettings
-  private readonly policy: RetryPolicy
+  /** Read at each use, not kept: the retry settings may be armed while the peer runs (node/arming.ts). */
+  private get policy (): RetryPolicy {
+    return { policy: this.s.retryPolicy, baseMs: this.s.retryBaseMs, capMs: this.s.retryCapMs, attemptsMax: this.s.retryAttemptsMax }
+  }
   ticket: Ticket | null = null
   /** When a supernode last turned this peer away as busy (emulated ms): the election's demand signal. */
   lastBusyAt: number | null = null
@@ -75,7 +78,6 @@ export class Client {
     this.c = c
     this.s = c.settings
     this.gossip = { cache: c.cache, log: c.log, self: c.name, lifeMaxMs: this.s.snEntryTtlMs, skewMs: this.s.snEntryTtlMs }
-    this.policy = { policy: this.s.retryPolicy, baseMs: this.s.retryBaseMs, capMs: this.s.retryCapMs, attemptsMax: this.s.retryAttemptsMax }
   }
 
   /** 2010 model: a reply slower than the threshold crashes this client version (0 = off). */

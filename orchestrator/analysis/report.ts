@@ -64,9 +64,30 @@ export interface Report {
   host: HostReport
   /** Did the runtime deliver the storms on time (container restarts are slow)? */
   runtimeLag: LagReport
+  /** When the scenario's fault models were armed (null: nothing armed late, or a run from before arming). */
+  faults: FaultsArmed | null
   counts: ReportCounts
   thresholds: Record<string, number>
   series: Series
+}
+
+export interface FaultsArmed {
+  /** Seconds since series.startMs at which the orchestrator armed them. */
+  armedS: number
+  when: string
+  keys: string[]
+  /** Peers the scenario arms, and those that logged `faults.armed` (on arming, or booting after it). */
+  peers: number
+  peersArmed: number
+}
+
+/** The orchestrator's `run.armed` and the peers' `faults.armed` (pure). */
+export function faultsArmed (events: readonly PeerEvent[], startMs: number): FaultsArmed | null {
+  const armed = events.find((e): e is PeerEvent<'run.armed'> => e.ev === 'run.armed')
+  if (armed === undefined) return null
+  const peers = new Set<string>()
+  for (const e of events) if (e.ev === 'faults.armed') peers.add(e.peer)
+  return { armedS: (armed.time - startMs) / 1000, when: armed.when, keys: armed.keys, peers: armed.peers, peersArmed: peers.size }
 }
 
 const inc = (m: Record<string, number>, k: string): void => { m[k] = (m[k] ?? 0) + 1 }
@@ -136,6 +157,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     amplification: amp,
     host,
     runtimeLag,
+    faults: faultsArmed(events, series.startMs),
     counts,
     thresholds: { ...v.thresholds, busyThreshold: host.busyThreshold, saturatedShare: host.saturatedShare, bucketMs: series.bucketMs },
     series
@@ -169,6 +191,7 @@ export function formatSummary (report: Report): string {
     `run ${report.runId}${report.scenario === null ? '' : ` (${report.scenario})`}  seed ${report.seed}`,
     `verdict: ${report.verdict.toUpperCase()}`,
     ...report.reasons.map(r => `  - ${r}`),
+    ...(report.faults === null ? [] : [`faults armed at ${num(report.faults.armedS)} s (${report.faults.when}): ${report.faults.keys.join(', ')}; ${report.faults.peersArmed} of ${report.faults.peers} peers confirmed`]),
     `recovery: ${report.recoveryS === null ? 'never' : `${num(report.recoveryS)} s real (${num(report.recoveryEmulatedS)} s emulated)`}`,
     `baseline: ${num(report.baseline.online)} peers online of ${report.peers}, ${num(report.baseline.supernodes)} supernodes`,
     `amplification (${a.window} window ${num(a.windowS.from, 0)}..${num(a.windowS.to, 0)} s vs baseline ${num(a.baselineS.from, 0)}..${num(a.baselineS.to, 0)} s):`,

@@ -16,6 +16,7 @@ import { injectSupernodes } from '../network/inject.ts'
 import { CrashRestarter } from '../storm/crash-restart.ts'
 import { specFor, readNetworkFile } from '../network/spec-file.ts'
 import { stopRun } from '../network/stop.ts'
+import { armFaults } from '../network/arm.ts'
 import { writeReport, formatSummary, type Report, type ReportInit } from '../analysis/report.ts'
 import { formatDuration } from '../units.ts'
 import type { StormResult } from '../storm/execute.ts'
@@ -65,6 +66,12 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
     const storms: Array<Promise<StormResult>> = []
     let report: Report | undefined
     try {
+      // Faults a real network carried for months must not fire while this one forms from nothing.
+      const arm = async (): Promise<void> => {
+        const said = await armFaults(run, journal, c)
+        if (said !== null) progress.line(said)
+      }
+      if (c.armFaults === 'steady') await arm()
       journal.event('run.phase', { phase: 'warmup', scenario: c.name })
       const tick = async (label: string): Promise<void> => {
         for (const e of await watcher.poll()) crash?.observe(e)
@@ -74,6 +81,7 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
       }
       const warmupEnd = Date.now() + toRealMs(c.warmupMs, c.timeScale)
       while (Date.now() < warmupEnd) await tick(`warm-up, ${formatDuration(warmupEnd - Date.now())} left`)
+      if (c.armFaults === 'warmup-end') await arm()
       const t0 = Date.now()
       // A scenario without a timeline (calm) goes straight to observation: no storm phase to mistake for one.
       journal.event('run.phase', { phase: c.timeline.length > 0 ? 'storm' : 'observe', scenario: c.name })

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { RunNotFoundError, UnreadableRecordError } from '../errors.ts'
 import { readRecord, type RecordRead } from './record.ts'
+import { ARM_FILE_NAME } from '../../node/contract/armed.ts'
 
 export const RunMeta = z.object({
   version: z.literal(1),
@@ -45,6 +46,10 @@ export class RunDir {
   get metaFile (): string { return join(this.root, 'run.json') }
   get accountsFile (): string { return join(this.root, 'accounts.json') }
   get logsDir (): string { return join(this.root, 'logs') }
+  /** Files the orchestrator provisions for the processes (container runtimes mount it as CONTAINER_CONFIG_DIR). */
+  get configDir (): string { return join(this.root, 'config') }
+  /** Created when the scenario's faults are armed (node/contract/armed.ts); peers poll for it. */
+  get armFile (): string { return join(this.configDir, ARM_FILE_NAME) }
   stateDir (name: string): string { return join(this.root, 'peers', name) }
   logFile (name: string): string { return join(this.logsDir, `${name}.log`) }
   errFile (name: string): string { return join(this.logsDir, `${name}.err`) }

@@ -95,6 +95,7 @@ export class LocalRuntime implements Runtime {
       PATCHDAY_STATE_DIR: this.run.stateDir(p.name),
       PATCHDAY_LISTEN_IP: e.listenHost,
       PATCHDAY_PORT: String(e.port),
+      PATCHDAY_ARM_FILE: this.run.armFile,
       ...(p.group === 'login' ? { PATCHDAY_ACCOUNTS_FILE: this.run.accountsFile } : {})
     }
   }

@@ -12,15 +12,16 @@
  * smaller one hits, and the boundary between outcomes is not blurred by chance.
  */
 import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type NetworkPlan } from '../network/plan.ts'
-import type { PeerConfig } from '../../node/contract/config.ts'
+import type { ConfigKey, PeerConfig } from '../../node/contract/config.ts'
+import { formatArmed, type ArmedSettings } from '../../node/contract/armed.ts'
 import { UsageError } from '../errors.ts'
 import { parseTargetSpec, withFraction, formatTargetSpec } from '../storm/targets.ts'
 import { TargetSpecError } from '../storm/errors.ts'
 import type { StormSpec } from '../storm/plan.ts'
 import type { BootDelay } from '../storm/boot-delay.ts'
-import { applyModels, settingsForPeer, modelKeys, MODEL_NAMES, type AppliedModels } from './models.ts'
+import { applyModels, settingsForPeer, modelKeys, MODEL_NAMES, MODELS, type AppliedModels } from './models.ts'
 import { crossFieldProblem } from './settings.ts'
-import type { Scenario, VerdictThresholds } from './schema.ts'
+import type { ArmFaults, Scenario, VerdictThresholds } from './schema.ts'
 import { ConflictingModelsError, ScenarioError, type ScenarioIssue } from './errors.ts'
 
 export type TimelineEntry =
@@ -36,6 +37,10 @@ export interface CompiledScenario {
   network: NetworkPlan
   /** Settings after models: `common` (= network.settings) and `perPeer` extras (pass as peerEnv's `extra`). */
   applied: AppliedModels
+  /** When the fault models' settings take effect (schema.ts). */
+  armFaults: ArmFaults
+  /** What arming switches on: the settings keys and how many peers get any; null when nothing is armed late. */
+  armed: { keys: ConfigKey[], peers: number } | null
   /** Emulated ms: the peers' first boots spread over this long (0: at once). */
   rampUpMs: number
   /** Emulated ms. */
@@ -46,6 +51,33 @@ export interface CompiledScenario {
   crashRestart?: BootDelay
   verdict?: VerdictThresholds
   expect?: Scenario['expect']
+}
+
+/**
+ * Faults armed late (node/contract/armed.ts): the fault models' settings leave the settings
+ * peers start with and go, per peer, into `armed` (PATCHDAY_ARMED), which the peer applies
+ * when the orchestrator creates the arm file. Keys the scenario's own `settings` set stay
+ * from the start: the user asked for them. Pure. Null when no fault model sets anything.
+ */
+export function armLate (s: Pick<Scenario, 'models' | 'settings'>, applied: AppliedModels, peers: readonly string[]): { applied: AppliedModels, keys: ConfigKey[], peers: number } | null {
+  const keys = [...new Set(MODEL_NAMES.filter(m => s.models[m] !== undefined && MODELS[m].kind === 'fault').flatMap(m => modelKeys(m)))]
+    .filter(k => s.settings[k] === undefined).sort()
+  if (keys.length === 0) return null
+  const pick = (o: Partial<PeerConfig>): ArmedSettings => Object.fromEntries(keys.filter(k => o[k] !== undefined).map(k => [k, o[k]])) as ArmedSettings
+  const omit = (o: Partial<PeerConfig>): Partial<PeerConfig> => Object.fromEntries(Object.entries(o).filter(([k]) => !(keys as string[]).includes(k)))
+  const commonArmed = pick(applied.common)
+  const common: Partial<PeerConfig> = { ...omit(applied.common), ...(Object.keys(commonArmed).length > 0 ? { armed: formatArmed(commonArmed) } : {}) }
+  const perPeer: Record<string, Partial<PeerConfig>> = {}
+  let armedPeers = 0
+  for (const name of peers) {
+    const own = applied.perPeer[name]
+    const mine = pick(settingsForPeer(applied, name))
+    if (Object.keys(mine).length > 0) armedPeers++
+    if (own === undefined) continue
+    const rest = omit(own)
+    perPeer[name] = Object.keys(pick(own)).length > 0 ? { ...rest, armed: formatArmed(mine) } : rest
+  }
+  return { applied: { ...applied, common, perPeer }, keys, peers: armedPeers }
 }
 
 /** Emulated to real milliseconds. */
@@ -86,7 +118,6 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
     if (!(err instanceof ConflictingModelsError)) throw err
     issues.push(conflictIssue(err))
   }
-  network = { ...network, settings: applied.common }
   const someone = Object.keys(applied.perPeer)[0]
   for (const settings of [applied.common, ...(someone === undefined ? [] : [settingsForPeer(applied, someone)])]) {
     const problem = crossFieldProblem(settings)
@@ -94,6 +125,11 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
     const model = MODEL_NAMES.find(m => s.models[m] !== undefined && modelKeys(m).includes(problem.key))
     issues.push({ path: model === undefined ? ['settings', problem.key] : ['models', model], message: problem.message })
   }
+
+  // Checked whole above; from here on, peers start without the faults and are armed later.
+  const armed = s.armFaults === 'start' ? null : armLate(s, applied, [...names])
+  if (armed !== null) applied = armed.applied
+  network = { ...network, settings: applied.common }
 
   s.storms.forEach(({ storm }, i) => {
     const spec = parseTargetSpec(storm.targets)
@@ -108,7 +144,7 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
     ...s.storms.map(st => ({ atMs: st.atMs, kind: 'storm' as const, storm: st.storm })),
     ...s.injections.map(inj => ({ atMs: inj.atMs, kind: 'inject' as const, count: inj.count, slots: inj.slots }))
   ].sort((a, b) => a.atMs - b.atMs)
-  const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, rampUpMs: s.peers.rampUpMs ?? 0, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
+  const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, armFaults: s.armFaults, armed: armed === null ? null : { keys: armed.keys, peers: armed.peers }, rampUpMs: s.peers.rampUpMs ?? 0, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
   if (s.crashRestart !== undefined) out.crashRestart = s.crashRestart
   if (s.verdict !== undefined) out.verdict = s.verdict
   if (s.expect !== undefined) out.expect = s.expect

@@ -15,6 +15,9 @@
  *                 rampUp (the peers' first boots spread over this long, like users arriving)
  *   settings:     PeerConfig keys (node/contract/config.ts) for every peer and the login server
  *   models:       fault models and fixes by name (models.ts)
+ *   armFaults:    when the fault models' settings take effect: `steady` (default: once the network
+ *                 formed, before the warm-up), `warmup-end` (just before the timeline), or `start`
+ *                 (from the first boot, as before issue 9: a fault may then fire while the network forms)
  *   warmup:       time from `up` being steady to the timeline's 0
  *   storms:       [{ at, ...storm fields (orchestrator/storm/spec.ts) }], at = offset from the end of warm-up
  *   injections:   [{ at, count, slots }]: dedicated high-capacity supernodes (2010's mega-supernodes)
@@ -47,6 +50,8 @@ export const SWEEP_VALUES_MAX = 20
 export const TRIALS_MAX = 20
 export const SWEEP_RUNS_MAX = 400
 export const VERDICTS = ['recovered', 'degraded', 'metastable'] as const
+export const ARM_FAULTS = ['steady', 'warmup-end', 'start'] as const
+export type ArmFaults = (typeof ARM_FAULTS)[number]
 const SEED = /^[A-Za-z0-9._-]{1,40}$/
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
@@ -70,6 +75,7 @@ export interface Scenario {
   peers: { count: number, bootstrap?: number, capableShare?: number, reachableShare?: number, rampUpMs?: number }
   settings: Partial<PeerConfig>
   models: ModelSelection
+  armFaults: ArmFaults
   warmupMs: number
   observeMs: number
   storms: ScenarioStorm[]
@@ -98,6 +104,7 @@ const raw = z.strictObject({
   }),
   settings: settingsField.default({}),
   models: z.preprocess(v => v === null ? {} : v, modelsField).default({}),
+  armFaults: z.enum(ARM_FAULTS).default('steady'),
   warmup: durationField,
   storms: z.array(stormEntry).max(STORMS_MAX).default([]),
   injections: z.array(z.strictObject({ at: durationField, count: count(100), slots: count(100_000) })).max(INJECTIONS_MAX).default([]),
@@ -174,6 +181,7 @@ function toScenario (r: Raw): Scenario {
     peers: (({ rampUp, ...rest }) => rampUp === undefined ? rest : { ...rest, rampUpMs: rampUp })(r.peers),
     settings: r.settings,
     models: r.models,
+    armFaults: r.armFaults,
     warmupMs: r.warmup,
     observeMs: r.observe,
     storms: r.storms.map((st, i) => ({ atMs: st.at, storm: toStormSpec(st, stormId(r, i)) })),

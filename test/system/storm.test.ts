@@ -61,6 +61,16 @@ test('a scenario run: the storm is journalled, its targets reboot, the report ju
     assert.ok(events.some(e => e.peer === t && e.ev === 'online' && e.inc === 2), `${t} online again`)
   }
   assert.ok(events.some(e => e.ev === 'storm.end'))
+  // The fault was armed once the network formed, before the warm-up: every peer switched it on
+  // while running, and each rebooted target again at its boot (the arm file existed by then).
+  const armedAt = events.find(e => e.ev === 'run.armed')
+  const warmup = events.find(e => e.ev === 'run.phase' && e.phase === 'warmup')
+  assert.ok(armedAt !== undefined && armedAt.ev === 'run.armed' && warmup !== undefined && armedAt.time <= warmup.time, 'armed before the warm-up')
+  assert.deepEqual(armedAt.keys, ['snOverloadThreshold'])
+  const armedLive = new Set(events.filter(e => e.ev === 'faults.armed' && !e.atBoot && e.time >= armedAt.time).map(e => e.peer))
+  assert.equal(armedLive.size, 12, `peers armed while running: ${[...armedLive].join(', ')}`)
+  for (const t of targets) assert.ok(events.some(e => e.peer === t && e.ev === 'faults.armed' && e.atBoot && e.inc === 2), `${t} armed at its reboot`)
+  assert.equal((report as unknown as { faults: { peersArmed: number } }).faults.peersArmed, 12)
   assert.deepEqual(await findRunProcesses(runId), [])
 })
 

@@ -38,7 +38,11 @@ test('skype-2007 and skype-2007-tuned run the same storm on the same network', a
   for (const k of ['timeScale', 'warmupMs', 'observeMs'] as const) assert.equal(a.scenario[k], b.scenario[k], k)
   assert.equal(a.scenario.expect, 'metastable')
   assert.equal(b.scenario.expect, 'recovered')
-  assert.equal(a.compiled.network.settings.pendingSlotDeadlineMs, 0)
+  // The fault (slot-leak) is armed once the network formed: peers start without it and get it in PATCHDAY_ARMED;
+  // the fix (slot-reclaim) holds from the start.
+  assert.equal(a.compiled.network.settings.pendingSlotDeadlineMs, undefined)
+  assert.equal(JSON.parse(a.compiled.network.settings.armed ?? '{}').PATCHDAY_PENDING_SLOT_DEADLINE_MS, '0')
+  assert.deepEqual(a.compiled.armed?.keys.includes('pendingSlotDeadlineMs'), true)
   assert.ok((b.compiled.network.settings.pendingSlotDeadlineMs ?? 0) > 0)
 })
 
@@ -48,8 +52,18 @@ test('calm has no storm and expects recovered; skype-2010 injects supernodes aft
   assert.equal(calm.scenario.expect, 'recovered')
   const s2010 = await loadScenarioFile(join(dir, 'skype-2010.yaml'))
   assert.deepEqual(s2010.compiled.timeline.map(e => e.kind), ['storm', 'inject'])
-  assert.ok(Object.keys(s2010.compiled.applied.perPeer).length > 0, 'a share runs the crashing version')
-  assert.ok((s2010.compiled.network.settings.snOverloadThreshold ?? 0) > 0)
+  // Both 2010 faults are armed once the network formed: the crashing version on a share of the peers, self-protection on all.
+  const crashing = Object.entries(s2010.compiled.applied.perPeer).filter(([, v]) => v.armed !== undefined)
+  assert.ok(crashing.length > 0, 'a share runs the crashing version')
+  for (const [, v] of crashing) {
+    assert.equal(v.crashReplyThresholdMs, undefined, 'not before it is armed')
+    const armed = JSON.parse(v.armed ?? '{}') as Record<string, string>
+    assert.ok(Number(armed.PATCHDAY_CRASH_REPLY_THRESHOLD_MS) > 0)
+    assert.ok(Number(armed.PATCHDAY_SN_OVERLOAD_THRESHOLD) > 0, 'a peer\'s own armed settings include the common ones')
+  }
+  assert.equal(s2010.compiled.network.settings.snOverloadThreshold, undefined)
+  assert.ok(Number((JSON.parse(s2010.compiled.network.settings.armed ?? '{}') as Record<string, string>).PATCHDAY_SN_OVERLOAD_THRESHOLD) > 0)
+  assert.equal(s2010.compiled.armed?.peers, s2010.compiled.network.peers.length)
 })
 
 test('sweep-2007 expands to share x load x trials, with one seed per trial across cells', async () => {

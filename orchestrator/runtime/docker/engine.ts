@@ -17,7 +17,8 @@ import type { RunDir } from '../../run/dir.ts'
 import type { Journal } from '../../run/journal.ts'
 import { RuntimeError, UnreadableRecordError } from '../../errors.ts'
 import type { Endpoint, EndpointRequest, ProcessSpec, ProcessStatus, RestartMode, StopOutcome, TeardownResult } from '../runtime.ts'
-import { CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
+import { ARM_FILE_NAME } from '../../../node/contract/armed.ts'
+import { CONTAINER_CONFIG_DIR, CONTAINER_STATE_DIR, LOGIN_PORT, NAME_LABEL, PEER_PORT, RUN_LABEL } from '../compose-file.ts'
 import { dockerStateProblem, readDockerStateRecord, type DockerState } from './state.ts'
 import { SupervisedPeers, type SupervisedPeer } from './supervisor.ts'
 import { DockerLogCollector, DockerLogsLockedError } from './logs.ts'
@@ -118,7 +119,7 @@ export abstract class DockerRuntimeBase {
   }
 
   wiring (p: EndpointRequest): Record<string, string> {
-    return { PATCHDAY_STATE_DIR: CONTAINER_STATE_DIR, PATCHDAY_LISTEN_IP: '0.0.0.0', PATCHDAY_ANNOUNCE_IP: 'auto', PATCHDAY_PORT: String(this.endpoint(p).port) }
+    return { PATCHDAY_STATE_DIR: CONTAINER_STATE_DIR, PATCHDAY_LISTEN_IP: '0.0.0.0', PATCHDAY_ANNOUNCE_IP: 'auto', PATCHDAY_PORT: String(this.endpoint(p).port), PATCHDAY_ARM_FILE: `${CONTAINER_CONFIG_DIR}/${ARM_FILE_NAME}` }
   }
 
   /** Hook: load what maps containers to peer names (called before every listing, log pass and event watch). */
