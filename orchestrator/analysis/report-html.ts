@@ -1,7 +1,7 @@
 /**
  * report.html: one self-contained file (no network fetches) that opens from a
  * run folder or a CI artifact. Chart.js's UMD bundle is inlined; the report's
- * data is embedded as JSON and drawn in the browser. The storm window is shaded
+ * data is embedded as JSON and drawn in the browser. Each storm's window is shaded
  * on every chart and the recovery point marked, by a small inline plugin.
  */
 import { readFile } from 'node:fs/promises'
@@ -53,7 +53,21 @@ function header (r: Report): string {
 ${row('signalling (msgs/s)', a.signalling, 'msgs/s')}
 ${row('distinct peers contacted (per interval)', a.peersContacted, 'peers')}
 </table>
+${stormsTable(r)}
 </header>`
+}
+
+/** Each storm judged on its own (a history of patch days); nothing for a run with one storm or none. */
+function stormsTable (r: Report): string {
+  if (r.storms.length < 2) return ''
+  const rows = r.storms.map(st => `<tr><td>${escapeHtml(st.id)}</td><td><span class="verdict ${st.verdict}">${st.verdict}</span></td>` +
+    `<td>${x(st.stormS.from, 0)}–${x(st.stormS.to, 0)} s</td><td>${st.recoveryS === null ? 'never' : `${x(st.recoveryS)} s`}</td>` +
+    `<td>${x(st.baselineOnline)}</td><td>${x(st.endOnline)}${st.endShare === null ? '' : ` (${Math.round(st.endShare * 100)}%)`}</td>` +
+    `<td>${x(st.amplification.signalling.meanRatio, 1, 'x')}</td><td>${x(st.amplification.peersContacted.meanRatio, 1, 'x')}</td></tr>`).join('\n')
+  return `<h2>Each storm on its own (judged from the calm before it to the next storm)</h2>
+<table class="storms"><tr><th>storm</th><th>verdict</th><th>window</th><th>recovery</th><th>online before</th><th>online at the next storm (end)</th><th>signalling</th><th>peers contacted</th></tr>
+${rows}
+</table>`
 }
 
 /** The charts, drawn in the browser from the embedded JSON. Plain ES5-ish JS: no build step. */
@@ -61,20 +75,24 @@ const CHARTS_JS = String.raw`
 const R = JSON.parse(document.getElementById('report-data').textContent);
 const S = R.series;
 const storm = R.windows.stormS;
+// One shaded band per storm, labelled with its id and, in a history, its own verdict.
+const bands = (R.storms && R.storms.length > 0)
+  ? R.storms.map(st => ({ from: st.stormS.from, to: st.stormS.to, label: R.storms.length > 1 ? st.id + ': ' + st.verdict : 'storm' }))
+  : (storm === null ? [] : [{ from: storm.from, to: storm.to, label: 'storm' }]);
 const recoveredAt = R.recoveryS === null ? null : R.windows.triggerEndS + R.recoveryS;
 const marks = {
   id: 'marks',
   beforeDatasetsDraw(chart) {
     const { ctx, chartArea: a, scales: { x } } = chart;
     ctx.save();
-    if (storm !== null) {
-      const x0 = x.getPixelForValue(storm.from), x1 = x.getPixelForValue(storm.to);
+    for (const b of bands) {
+      const x0 = x.getPixelForValue(b.from), x1 = x.getPixelForValue(b.to);
       ctx.fillStyle = 'rgba(220, 60, 60, 0.12)';
       ctx.fillRect(x0, a.top, Math.max(1, x1 - x0), a.bottom - a.top);
       ctx.fillStyle = 'rgba(180, 40, 40, 0.9)';
-      ctx.fillText('storm', x0 + 3, a.top + 10);
+      ctx.fillText(b.label, x0 + 3, a.top + 10);
     }
-    if (recoveredAt !== null) {
+    if (recoveredAt !== null && bands.length < 2) {
       const xr = x.getPixelForValue(recoveredAt);
       ctx.strokeStyle = 'rgba(30, 140, 60, 0.9)';
       ctx.setLineDash([4, 3]);

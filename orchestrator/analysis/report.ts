@@ -15,6 +15,7 @@ import { type Amplification, amplification } from './amplification.ts'
 import { type HostInit, type HostReport, checkHost, hostSamples } from './host.ts'
 import { renderReportHtml, loadChartJs } from './report-html.ts'
 import { type LagReport, checkRuntimeLag } from './lag.ts'
+import { judgeStorms, stormWindows, type StormJudgement } from './storms.ts'
 
 export const REPORT_JSON = 'report.json'
 export const REPORT_HTML = 'report.html'
@@ -64,6 +65,8 @@ export interface Report {
   host: HostReport
   /** Did the runtime deliver the storms on time (container restarts are slow)? */
   runtimeLag: LagReport
+  /** Each storm judged on its own segment (analysis/storms.ts); one entry per storm id, in order. */
+  storms: StormJudgement[]
   /** When the scenario's fault models were armed (null: nothing armed late, or a run from before arming). */
   faults: FaultsArmed | null
   counts: ReportCounts
@@ -157,6 +160,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     amplification: amp,
     host,
     runtimeLag,
+    storms: judgeStorms(series, stormWindows(events, windows.endMs), windows, init.verdict),
     faults: faultsArmed(events, series.startMs),
     counts,
     thresholds: { ...v.thresholds, busyThreshold: host.busyThreshold, saturatedShare: host.saturatedShare, bucketMs: series.bucketMs },
@@ -191,6 +195,7 @@ export function formatSummary (report: Report): string {
     `run ${report.runId}${report.scenario === null ? '' : ` (${report.scenario})`}  seed ${report.seed}`,
     `verdict: ${report.verdict.toUpperCase()}`,
     ...report.reasons.map(r => `  - ${r}`),
+    ...(report.storms.length > 1 ? report.storms.map(st => `  storm ${st.id}: ${st.verdict}, recovery ${st.recoveryS === null ? 'never' : `${num(st.recoveryS)} s`}, baseline ${num(st.baselineOnline)} online, end ${num(st.endOnline)}; signalling ${times(st.amplification.signalling.meanRatio)}, peers contacted ${times(st.amplification.peersContacted.meanRatio)}`) : []),
     ...(report.faults === null ? [] : [`faults armed at ${num(report.faults.armedS)} s (${report.faults.when}): ${report.faults.keys.join(', ')}; ${report.faults.peersArmed} of ${report.faults.peers} peers confirmed`]),
     `recovery: ${report.recoveryS === null ? 'never' : `${num(report.recoveryS)} s real (${num(report.recoveryEmulatedS)} s emulated)`}`,
     `baseline: ${num(report.baseline.online)} peers online of ${report.peers}, ${num(report.baseline.supernodes)} supernodes`,

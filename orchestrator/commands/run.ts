@@ -127,6 +127,20 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
   })
 }
 
+export interface StormCheck { id: string, verdict: string, expect: string | null, recoveryS: number | null }
+
+/** Each storm's own verdict against its `expect` (a storm the report did not find: verdict 'missing'). */
+export function stormChecks (r: Pick<RunOutcome, 'report' | 'loaded'>): StormCheck[] {
+  const judged = new Map(r.report.storms.map(st => [st.id, st]))
+  const planned = r.loaded.scenario.storms.map(st => st.storm.id)
+  const ids = [...planned, ...[...judged.keys()].filter(id => !planned.includes(id))]
+  return ids.map(id => {
+    const j = judged.get(id)
+    const expect = r.loaded.scenario.storms.find(st => st.storm.id === id)?.expect ?? null
+    return { id, verdict: j?.verdict ?? 'missing', expect, recoveryS: j?.recoveryS ?? null }
+  })
+}
+
 interface RunOptions extends StartupOptions, RuntimeOption { seed?: string, runId?: string, keep: boolean, check: boolean, json: boolean }
 
 export const runCommand = defineCommand({
@@ -141,7 +155,7 @@ export const runCommand = defineCommand({
     withStartupOptions(cmd, 'start-up deadline')
     return cmd
       .option('--keep', 'leave the network running after the report', false)
-      .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`', false)
+      .option('--check', 'exit 3 when the verdict differs from the scenario\'s `expect`, or a storm\'s own verdict from its `expect`', false)
       .option('--json', 'print report.json\'s headline fields as JSON', false)
   },
   action: async (file: string, o: RunOptions, cmd: Command) => {
@@ -156,8 +170,11 @@ export const runCommand = defineCommand({
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.runId !== undefined ? { runId: o.runId } : {})
     })
-    const headline = { runId: r.runId, seed: r.seed, verdict: r.report.verdict, expect: r.expect, recoveryS: r.report.recoveryS, reasons: r.report.reasons, amplification: r.report.amplification, hostSaturated: r.report.host.hostSaturated }
-    process.stdout.write(o.json ? JSON.stringify(headline) + '\n' : `${r.runId} ${r.report.verdict}${r.expect !== null ? ` (expected ${r.expect})` : ''}\n`)
-    if (o.check && r.expect !== null && r.expect !== r.report.verdict) process.exitCode = 3
+    const storms = stormChecks(r)
+    const headline = { runId: r.runId, seed: r.seed, verdict: r.report.verdict, expect: r.expect, recoveryS: r.report.recoveryS, reasons: r.report.reasons, amplification: r.report.amplification, hostSaturated: r.report.host.hostSaturated, storms }
+    const perStorm = storms.length > 1 || storms.some(st => st.expect !== null) ? storms.map(st => `  storm ${st.id}: ${st.verdict}${st.expect !== null ? ` (expected ${st.expect})` : ''}\n`).join('') : ''
+    process.stdout.write(o.json ? JSON.stringify(headline) + '\n' : `${r.runId} ${r.report.verdict}${r.expect !== null ? ` (expected ${r.expect})` : ''}\n${perStorm}`)
+    const mismatch = (r.expect !== null && r.expect !== r.report.verdict) || storms.some(st => st.expect !== null && st.expect !== st.verdict)
+    if (o.check && mismatch) process.exitCode = 3
   }
 })

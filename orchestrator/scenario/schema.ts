@@ -19,7 +19,8 @@
  *                 formed, before the warm-up), `warmup-end` (just before the timeline), or `start`
  *                 (from the first boot, as before issue 9: a fault may then fire while the network forms)
  *   warmup:       time from `up` being steady to the timeline's 0
- *   storms:       [{ at, ...storm fields (orchestrator/storm/spec.ts) }], at = offset from the end of warm-up
+ *   storms:       [{ at, expect?, ...storm fields (orchestrator/storm/spec.ts) }], at = offset from the end of
+ *                 warm-up; each storm is also judged on its own (analysis/storms.ts), `expect` is its own verdict
  *   injections:   [{ at, count, slots }]: dedicated high-capacity supernodes (2010's mega-supernodes)
  *   observe:      length of the timeline from the end of warm-up; the verdict judges its end.
  *                 Every storm (at + window + longest boot delay) and injection must fit in it.
@@ -55,7 +56,12 @@ export type ArmFaults = (typeof ARM_FAULTS)[number]
 const SEED = /^[A-Za-z0-9._-]{1,40}$/
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
-export interface ScenarioStorm { atMs: number, storm: StormSpec }
+export interface ScenarioStorm {
+  atMs: number
+  storm: StormSpec
+  /** The verdict this storm alone is meant to get (a history of patch days: each judged on its own). */
+  expect?: (typeof VERDICTS)[number]
+}
 export interface Injection { atMs: number, count: number, slots: number }
 export type LoadKey = 'peers' | ConfigKey
 export interface Sweep {
@@ -88,7 +94,7 @@ export interface Scenario {
 
 const count = (max: number): z.ZodNumber => z.number().int().min(1).max(max)
 
-const stormEntry = z.strictObject({ at: durationField, ...stormFields }).superRefine(checkStormFields)
+const stormEntry = z.strictObject({ at: durationField, expect: z.enum(VERDICTS).optional(), ...stormFields }).superRefine(checkStormFields)
 
 const raw = z.strictObject({
   name: z.string().regex(NAME, 'expected a lower-case id (a-z, 0-9, . _ -)'),
@@ -184,7 +190,7 @@ function toScenario (r: Raw): Scenario {
     armFaults: r.armFaults,
     warmupMs: r.warmup,
     observeMs: r.observe,
-    storms: r.storms.map((st, i) => ({ atMs: st.at, storm: toStormSpec(st, stormId(r, i)) })),
+    storms: r.storms.map((st, i) => ({ atMs: st.at, storm: toStormSpec(st, stormId(r, i)), ...(st.expect !== undefined ? { expect: st.expect } : {}) })),
     injections: r.injections.map(inj => ({ atMs: inj.at, count: inj.count, slots: inj.slots }))
   }
   if (r.seed !== undefined) s.seed = r.seed

@@ -99,3 +99,17 @@ test('bucket width and thresholds are options of the report', async () => {
   assert.equal((await buildReport(degraded)).verdict, 'degraded')
   assert.equal((await buildReport(degraded, { verdict: { floorShare: 0.9 } })).verdict, 'metastable')
 })
+
+test('a run with several storms: the report judges each, the page has its table and the summary a line per storm', async () => {
+  const report = await buildReport((await loadFixture('never-heals')).dir)
+  // The fixture's single storm is judged on its own as the whole run is.
+  assert.deepEqual(report.storms.map(s => [s.id, s.verdict]), [['s1', report.verdict]])
+  assert.equal(renderReportHtml(report, '').includes('class="storms"'), false, 'no table for one storm')
+  const second = { ...(report.storms[0] as typeof report.storms[number]), id: 's2', verdict: 'recovered' as const, recoveryS: 12.5 }
+  const two = { ...report, storms: [...report.storms, second] }
+  const html = renderReportHtml(two, '')
+  assert.match(html, /<table class="storms">/)
+  assert.match(html, /<td>s2<\/td><td><span class="verdict recovered">recovered<\/span>/)
+  assert.match(html, /12\.5 s/)
+  assert.match(formatSummary(two), /storm s1: metastable[\s\S]*storm s2: recovered, recovery 12\.5 s/)
+})
