@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:runtimes [-- --sizes 100,300 --runtimes local,compose[,compose:process] --scenario scenarios/skype-2007.yaml
+// npm run bench:runtimes [-- --sizes 100,300 --runtimes local,compose[,compose:process,compose:host,compose:process:host] --scenario scenarios/skype-2007.yaml
 //                           --settle-ms 15000 --storm-share 0.5 --storm-window 10s]
 //
 // Processes against containers, side by side. For each size, one runtime after the other, each
@@ -38,7 +38,7 @@ function usage (why) {
   process.exit(2)
 }
 if (sizes.some(n => !Number.isInteger(n) || n < 1)) usage('--sizes: positive integers, comma-separated')
-if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'compose:process', 'swarm', 'swarm:container'].includes(r))) usage('--runtimes: local, compose, compose:process (--restart-mode process), swarm (process restarts) and/or swarm:container (--restart-mode container)')
+if (runtimes.length === 0 || runtimes.some(r => !['local', 'compose', 'compose:process', 'compose:host', 'compose:process:host', 'swarm', 'swarm:container'].includes(r))) usage('--runtimes: local, compose, compose:process (--restart-mode process), compose:host (--network host), compose:process:host (both), swarm (process restarts) and/or swarm:container (--restart-mode container)')
 if (!Number.isFinite(settleMs) || settleMs < 0) usage('--settle-ms: a number of milliseconds')
 if (!(Number(stormShare) > 0 && Number(stormShare) <= 1)) usage('--storm-share: a share in (0, 1]')
 if (scenario !== null && !existsSync(scenario)) usage(`--scenario: no file ${scenario}`)
@@ -84,10 +84,14 @@ async function teardown (runsDir) {
   }
 }
 
-/** `compose:process` is the compose runtime with --restart-mode process; `swarm:container` Swarm with --restart-mode container. */
+/**
+ * `compose:process` is the compose runtime with --restart-mode process; `swarm:container` Swarm with
+ * --restart-mode container; a `:host` part adds --network host (`compose:host`, `compose:process:host`).
+ */
 function runtimeArgs (spec) {
-  const [kind, mode] = spec.split(':')
-  return ['--runtime', kind, ...(mode !== undefined ? ['--restart-mode', mode] : [])]
+  const [kind, ...parts] = spec.split(':')
+  const mode = parts.find(p => p === 'process' || p === 'container')
+  return ['--runtime', kind, ...(mode !== undefined ? ['--restart-mode', mode] : []), ...(parts.includes('host') ? ['--network', 'host'] : [])]
 }
 
 function lateness (ops) {
@@ -117,7 +121,7 @@ function dockerStatsMeanMb (runId) {
 }
 
 async function measureSize (runtime, n) {
-  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replace(":", "-")}-${n}-`))
+  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replaceAll(":", "-")}-${n}-`))
   current.runsDir = runsDir
   const row = { runtime, peers: n, runsDir, error: null }
   try {
@@ -188,7 +192,7 @@ async function measureSize (runtime, n) {
 }
 
 async function runScenario (runtime) {
-  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replace(":", "-")}-scenario-`))
+  const runsDir = mkdtempSync(join(tmpdir(), `patchday-bench-rt-${runtime.replaceAll(":", "-")}-scenario-`))
   current.runsDir = runsDir
   const row = { runtime, scenario, error: null }
   try {

@@ -17,7 +17,9 @@
 # A peer that exits by itself is not restarted: the orchestrator owns every restart.
 #
 # State: $PATCHDAY_CTL_DIR/<hostname> holds one line, rewritten at every change (the
-# hostname: compose's short container id, or a Swarm task's `peer-<slot>` or service name):
+# hostname: compose's short container id, or a Swarm task's `peer-<slot>` or service name;
+# with PATCHDAY_ENV_KEY=container-id, on the host network where every container has the
+# host's hostname, the container's short id read from /proc/self/mountinfo, as the peer does):
 #   running <starts> <pid>     or     exited <starts> <exit code>
 # (the exit code of a signalled peer is 128 + the signal: 137 after SIGKILL). The
 # orchestrator reads it to list, stop and start peers; the file's modification time
@@ -27,7 +29,30 @@ set -u
 
 [ "$#" -gt 0 ] || { echo "supervise.sh: no command to run" >&2; exit 2; }
 CTL_DIR="${PATCHDAY_CTL_DIR:-/tmp}"
-read -r HOST < /etc/hostname || HOST=peer
+
+# The container's short id (12 of its 64 hex digits), from the first mount of a Docker
+# containers/<id>/ folder (its hostname, hosts and resolv.conf); empty when there is none.
+# PATCHDAY_MOUNTINFO is for tests only. No sed or grep here: read, case and expansions.
+container_id () {
+  while read -r line; do
+    case "$line" in
+      */containers/*/*)
+        rest=${line#*/containers/}
+        id=${rest%%/*}
+        case "$id" in *[!0-9a-f]*) continue ;; esac
+        [ "${#id}" -eq 64 ] || continue
+        printf '%s\n' "${id%"${id#????????????}"}"
+        return 0 ;;
+    esac
+  done < "${PATCHDAY_MOUNTINFO:-/proc/self/mountinfo}"
+  return 1
+}
+
+if [ "${PATCHDAY_ENV_KEY:-hostname}" = container-id ]; then
+  HOST=$(container_id) || { echo "supervise.sh: PATCHDAY_ENV_KEY=container-id but no container id in ${PATCHDAY_MOUNTINFO:-/proc/self/mountinfo}" >&2; exit 2; }
+else
+  read -r HOST < /etc/hostname || HOST=peer
+fi
 STATE="$CTL_DIR/$HOST"
 
 child=''      # pid of the running peer, empty when none

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseConfig, type PeerConfig } from './contract/config.ts'
 import { ConfigError, StateFileError } from './contract/errors.ts'
-import { ENV_FILE_VARIABLE, mergeEnvFile } from './contract/env-file.ts'
+import { ENV_FILE_VARIABLE, MOUNTINFO_FILE, envFileKey, mergeEnvFile } from './contract/env-file.ts'
 import { startProcess, type Running } from './start.ts'
 import { SHUTDOWN_GRACE_MS } from './constants.ts'
 import { crash, installCrashHandler } from './crash.ts'
@@ -28,17 +28,18 @@ function configError (err: unknown): never {
   throw err
 }
 
-/** The environment with this host's entry of PATCHDAY_ENV_FILE (when set) merged over it. */
+/** The environment with this host's (or container's: PATCHDAY_ENV_KEY) entry of PATCHDAY_ENV_FILE (when set) merged over it. */
 function environment (env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const file = env[ENV_FILE_VARIABLE]
   if (file === undefined || file === '') return env
+  const key = envFileKey(env, hostname(), () => readFileSync(MOUNTINFO_FILE, 'utf8'))
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    throw new ConfigError(ENV_FILE_VARIABLE, file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so there is no entry for this host ${JSON.stringify(hostname())}`)
+    throw new ConfigError(ENV_FILE_VARIABLE, file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), so there is no entry for this host ${JSON.stringify(key)}`)
   }
-  return mergeEnvFile(env, text, hostname())
+  return mergeEnvFile(env, text, key)
 }
 
 async function main (): Promise<void> {

@@ -66,6 +66,12 @@ export const CONFIG_SPEC = {
   armed: str('PATCHDAY_ARMED', ''),
   /** The file whose existence arms PATCHDAY_ARMED (polled; a peer that boots after it was created starts armed). */
   armFile: str('PATCHDAY_ARM_FILE', ''),
+  /**
+   * Which key of the env file is this process's: `hostname` (os.hostname()), or `container-id`: the first
+   * 12 characters of its container's id, read from /proc/self/mountinfo (containers on the host network
+   * all have the host's hostname). Read by node/main.ts, and by docker/supervise.sh for its state file.
+   */
+  envKey: oneOf('PATCHDAY_ENV_KEY', ['hostname', 'container-id'] as const, 'hostname'),
   timeScale: float('PATCHDAY_TIME_SCALE', 1, 0.001, 100),
   logLevel: oneOf('PATCHDAY_LOG_LEVEL', ['debug', 'info', 'warn'] as const, 'info'),
 

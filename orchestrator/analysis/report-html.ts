@@ -9,6 +9,12 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Report } from './report.ts'
 
+/** `compose (container restarts, host network)`: the runtime with how it restarted peers and, for containers, their network. */
+export function runtimeWords (r: Pick<Report, 'runtime' | 'restartMode' | 'network'>): string {
+  const how = [...(r.restartMode !== null ? [`${r.restartMode} restarts`] : []), ...(r.network !== null ? [`${r.network} network`] : [])]
+  return how.length === 0 ? r.runtime : `${r.runtime} (${how.join(', ')})`
+}
+
 /**
  * Path of Chart.js's UMD bundle in node_modules. The package's `exports` map
  * does not export dist/chart.umd.js, so resolve its main entry (dist/chart.cjs)
@@ -42,7 +48,7 @@ function header (r: Report): string {
 <p class="verdict ${r.verdict}">${r.verdict.toUpperCase()}</p>
 <ul class="reasons">${r.reasons.map(s => `<li>${escapeHtml(s)}</li>`).join('')}</ul>
 <table class="facts">
-<tr><th>seed</th><td>${escapeHtml(r.seed)}</td><th>runtime</th><td>${escapeHtml(r.runtime)}</td><th>time scale</th><td>${r.timeScale}</td></tr>
+<tr><th>seed</th><td>${escapeHtml(r.seed)}</td><th>runtime</th><td>${escapeHtml(runtimeWords(r))}</td><th>time scale</th><td>${r.timeScale}</td></tr>
 <tr><th>recovery</th><td>${r.recoveryS === null ? 'never' : `${x(r.recoveryS)} s real (${x(r.recoveryEmulatedS)} s emulated)`}</td>
 <th>baseline</th><td>${x(r.baseline.online)} online of ${r.peers}</td><th>end</th><td>${x(r.endOnline)} online (${r.endShare === null ? 'n/a' : `${Math.round(r.endShare * 100)}%`})</td></tr>
 <tr><th>storm</th><td>${r.windows.stormS === null ? 'none (calm run)' : `${x(r.windows.stormS.from)}–${x(r.windows.stormS.to)} s`}</td>

@@ -13,7 +13,7 @@ import { type Series, type SeriesInit, buildSeries, bucketIndex } from './series
 import { type Verdict, type VerdictInit, type Baseline, type RunWindows, findWindows, judge } from './verdict.ts'
 import { type Amplification, amplification } from './amplification.ts'
 import { type HostInit, type HostReport, checkHost, hostSamples } from './host.ts'
-import { renderReportHtml, loadChartJs } from './report-html.ts'
+import { renderReportHtml, loadChartJs, runtimeWords } from './report-html.ts'
 import { type LagReport, checkRuntimeLag } from './lag.ts'
 import { judgeStorms, stormWindows, type StormJudgement } from './storms.ts'
 
@@ -48,6 +48,10 @@ export interface Report {
   seed: string
   scenario: string | null
   runtime: string
+  /** How storms restarted peers (run.json; null: recorded before the modes). */
+  restartMode: string | null
+  /** Container runtimes: the containers' network (bridge or host; a run.json without it: bridge); null for local processes. */
+  network: string | null
   timeScale: number
   peers: number
   verdict: Verdict
@@ -141,6 +145,8 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     seed: meta.seed,
     scenario: windows.scenario,
     runtime: meta.runtime,
+    restartMode: meta.restartMode ?? null,
+    network: meta.network ?? (meta.runtime === 'local' ? null : 'bridge'),
     timeScale: meta.timeScale,
     peers: meta.peers.length,
     verdict: v.verdict,
@@ -203,7 +209,7 @@ export function formatSummary (report: Report): string {
     `  signalling per client:      mean ${times(a.signalling.meanRatio)}  peak ${times(a.signalling.peakRatio)}  (baseline ${num(a.signalling.baseline, 2)} msgs/s; 2007: ~${a.signalling.measured2007}x)`,
     `  peers contacted per client: mean ${times(a.peersContacted.meanRatio)}  peak ${times(a.peersContacted.peakRatio)}  (baseline ${num(a.peersContacted.baseline, 2)} per interval; 2007: ~${a.peersContacted.measured2007}x)`,
     `host: ${report.host.hostSaturated ? 'SATURATED' : 'ok'}; CPU mean ${num(report.host.cpuBusyMean === null ? null : report.host.cpuBusyMean * 100, 0)}% max ${num(report.host.cpuBusyMax === null ? null : report.host.cpuBusyMax * 100, 0)}%, load1 max ${num(report.host.load1Max)} on ${report.host.cores ?? '?'} cores`,
-    `runtime: ${report.runtime}; ${report.runtimeLag.note}`,
+    `runtime: ${runtimeWords(report)}; ${report.runtimeLag.note}`,
     `logins ok ${report.counts.loginsOk}, failed ${sumOf(report.counts.loginsFailed)}; attaches ok ${report.counts.attachOk}, failed ${sumOf(report.counts.attachFailed)}; restarts ${report.counts.restarts}`
   ]
   return lines.join('\n')

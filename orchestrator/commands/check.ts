@@ -8,21 +8,24 @@ import { availableParallelism } from 'node:os'
 import { loadScenarioFile } from '../scenario/load.ts'
 import { checkScenario, formatCheck, type HostCosts } from '../scenario/check.ts'
 import { checkRestartMode } from '../runtime/index.ts'
-import type { RestartMode, RuntimeKind } from '../runtime/runtime.ts'
+import type { NetworkMode, RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { UsageError } from '../errors.ts'
 import { defineCommand } from './command.ts'
-import { restartModeOption, runtimeOption, withRuntimeOption, type RuntimeOption } from './options.ts'
+import { networkOption, restartModeOption, runtimeOption, withRuntimeOption, type RuntimeOption } from './options.ts'
 
 /** Host CPU of one peer's boot, as measured here (BENCHMARKS.md: 0.37-0.49 s median, 50-200 peers). */
 export const PEER_BOOT_CPU_S = 0.45
 /** Host CPU of one container start on a compose bridge network (npm run bench:engine: 1.43 s on this 2-core host). */
 export const CONTAINER_START_CPU_S = 1.4
+/** The same with the host network (`--network host`; npm run bench:engine: 0.48 s on this host). */
+export const CONTAINER_START_HOST_CPU_S = 0.5
 /** Share of the cores a storm's restarts may take and still run on time. */
 export const STORM_UTILIZATION = 0.7
 
-/** CPU per restart: a peer's boot, plus the engine's work when the storm restarts whole containers. */
-export function restartCpuS (runtime: RuntimeKind, mode: RestartMode): number {
-  return runtime !== 'local' && mode === 'container' ? PEER_BOOT_CPU_S + CONTAINER_START_CPU_S : PEER_BOOT_CPU_S
+/** CPU per restart: a peer's boot, plus the engine's work when the storm restarts whole containers (less on the host network). */
+export function restartCpuS (runtime: RuntimeKind, mode: RestartMode, network: NetworkMode = 'bridge'): number {
+  if (runtime === 'local' || mode !== 'container') return PEER_BOOT_CPU_S
+  return PEER_BOOT_CPU_S + (network === 'host' ? CONTAINER_START_HOST_CPU_S : CONTAINER_START_CPU_S)
 }
 
 interface CheckOptions extends RuntimeOption { seed?: string, cores?: string, restartCpu?: string, json?: boolean }
@@ -42,7 +45,7 @@ export const checkCommand = defineCommand({
       .argument('<scenario>', 'scenario file, e.g. scenarios/skype-2007.yaml')
       .option('--seed <seed>', 'override the scenario\'s seed')
       .option('--cores <n>', 'cores to plan for (default: this host\'s)')
-      .option('--restart-cpu <seconds>', `host CPU per restart (default: ${PEER_BOOT_CPU_S} s for a peer process, ${PEER_BOOT_CPU_S + CONTAINER_START_CPU_S} s for a container restart)`)
+      .option('--restart-cpu <seconds>', `host CPU per restart (default: ${PEER_BOOT_CPU_S} s for a peer process, ${PEER_BOOT_CPU_S + CONTAINER_START_CPU_S} s for a container restart, ${PEER_BOOT_CPU_S + CONTAINER_START_HOST_CPU_S} s with --network host)`)
       .option('--json', 'print the check as JSON')
     return withRuntimeOption(cmd)
   },
@@ -50,12 +53,13 @@ export const checkCommand = defineCommand({
     const loaded = await loadScenarioFile(file, o.seed !== undefined ? { seed: o.seed } : {})
     const runtime = runtimeOption(o)
     const mode = checkRestartMode(runtime, restartModeOption(o))
+    const network = networkOption(o)
     const host: HostCosts = {
       cores: positive(o.cores, '--cores') ?? availableParallelism(),
-      restartCpuS: positive(o.restartCpu, '--restart-cpu') ?? restartCpuS(runtime, mode),
+      restartCpuS: positive(o.restartCpu, '--restart-cpu') ?? restartCpuS(runtime, mode, network),
       utilization: STORM_UTILIZATION
     }
     const k = checkScenario(loaded.compiled, host)
-    process.stdout.write(o.json === true ? JSON.stringify({ ...k, host, runtime, restartMode: mode }, null, 2) + '\n' : formatCheck(k, host, `${runtime}, ${mode} restarts`) + '\n')
+    process.stdout.write(o.json === true ? JSON.stringify({ ...k, host, runtime, restartMode: mode, ...(network !== undefined ? { network } : {}) }, null, 2) + '\n' : formatCheck(k, host, `${runtime}, ${mode} restarts${network === 'host' ? ', host network' : ''}`) + '\n')
   }
 })

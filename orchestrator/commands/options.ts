@@ -2,8 +2,8 @@
 import type { Command } from 'commander'
 import { parseSetting, type PeerConfig } from '../../node/contract/config.ts'
 import { defaultRunsDir } from '../run/dir.ts'
-import { checkRestartMode, parseRestartMode, parseRuntimeKind } from '../runtime/index.ts'
-import type { RestartMode, RuntimeKind } from '../runtime/runtime.ts'
+import { checkNetworkMode, checkRestartMode, parseNetworkMode, parseRestartMode, parseRuntimeKind } from '../runtime/index.ts'
+import type { NetworkMode, RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { UsageError } from '../errors.ts'
 import { parseCount, parseDuration } from '../units.ts'
 
@@ -41,16 +41,19 @@ export function startupOptions (o: StartupOptions): { deadlineMs: number, bootin
 }
 
 /** What `withRuntimeOption` declares. */
-export interface RuntimeOption { runtime: string, restartMode?: string }
+export interface RuntimeOption { runtime: string, restartMode?: string, network?: string }
 
 const RUNTIME_HELP = 'where the processes run: local (processes on this machine), compose (a container each, Docker Compose), swarm (a Docker Swarm stack)'
 
-/** Declares `--runtime <kind>` (default local). */
+/** Declares `--runtime <kind>` (default local), `--restart-mode` and `--network`. */
 export function withRuntimeOption (cmd: Command): Command {
   return cmd
     .option('--runtime <kind>', RUNTIME_HELP, 'local')
     .option('--restart-mode <mode>', RESTART_MODE_HELP)
+    .option('--network <mode>', NETWORK_HELP)
 }
+
+const NETWORK_HELP = 'the containers\' network, --runtime compose only: bridge (the default: a Docker network of the run\'s own, every container its own address) or host (every container on this host\'s network stack, each process on its own 127.x loopback address as local peers are: about a third of the engine\'s CPU per container start, but it shares the local runtime\'s addresses, so it is refused while a local network or another host-network run is up)'
 
 const RESTART_MODE_HELP = 'what a storm restarts in containers: process (the peer process inside its running container, by a signal; the default with swarm) or container (docker stop/start of the whole container; the default with compose; with swarm a restarted login server or bootstrap supernode loses its DNS name). Local peers are always restarted as processes'
 
@@ -58,6 +61,11 @@ const RESTART_MODE_HELP = 'what a storm restarts in containers: process (the pee
 export function restartModeOption (o: RuntimeOption): RestartMode | undefined {
   if (o.restartMode === undefined) return undefined
   return checkRestartMode(runtimeOption(o), parseRestartMode(o.restartMode))
+}
+
+/** `--network`, parsed and checked against `--runtime` (undefined: local, which has no container network). */
+export function networkOption (o: RuntimeOption): NetworkMode | undefined {
+  return checkNetworkMode(runtimeOption(o), o.network === undefined ? undefined : parseNetworkMode(o.network))
 }
 
 /** `--runtime`, parsed. */

@@ -20,9 +20,9 @@ import { armFaults } from '../network/arm.ts'
 import { writeReport, formatSummary, type Report, type ReportInit } from '../analysis/report.ts'
 import { formatDuration } from '../units.ts'
 import type { StormResult } from '../storm/execute.ts'
-import type { RestartMode, RuntimeKind } from '../runtime/runtime.ts'
+import type { NetworkMode, RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { defineCommand } from './command.ts'
-import { restartModeOption, runsDir, runtimeOption, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
+import { networkOption, restartModeOption, runsDir, runtimeOption, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
 
 export interface RunArgs {
   runsDir: string
@@ -36,6 +36,8 @@ export interface RunArgs {
   /** Where the processes run (default local). */
   runtime?: RuntimeKind
   restartMode?: RestartMode
+  /** Compose: the containers' network (default bridge). */
+  network?: NetworkMode
 }
 
 export const TICK_MS = 250
@@ -57,7 +59,7 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
   progress.line(`scenario ${c.name}: seed ${loaded.seed} (${loaded.seedSource}); warm-up ${formatDuration(toRealMs(c.warmupMs, c.timeScale))}, observe ${formatDuration(toRealMs(c.observeMs, c.timeScale))} real`)
   const runId = a.runId ?? newRunId(`${c.name}-${loaded.seed}`)
   return await interruptible(async (signal) => {
-    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), ...(a.restartMode !== undefined ? { restartMode: a.restartMode } : {}), signal }, progress)
+    const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), ...(a.restartMode !== undefined ? { restartMode: a.restartMode } : {}), ...(a.network !== undefined ? { network: a.network } : {}), signal }, progress)
     const { run, runtime, journal, network } = l
     const watcher = new Watcher(run)
     const crash = c.crashRestart === undefined
@@ -164,6 +166,7 @@ export const runCommand = defineCommand({
       file,
       runtime: runtimeOption(o),
       ...(restartModeOption(o) !== undefined ? { restartMode: restartModeOption(o) } : {}),
+      ...(networkOption(o) !== undefined ? { network: networkOption(o) } : {}),
       ...startupOptions(o),
       keep: o.keep,
       quiet: o.json,

@@ -7,11 +7,11 @@ import { planNetwork, PEERS_MAX, type NetworkOptions } from '../network/plan.ts'
 import { Progress } from '../progress.ts'
 import { launch, interruptible, newRunId } from '../network/launch.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
-import type { RestartMode, RuntimeKind } from '../runtime/runtime.ts'
+import type { NetworkMode, RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { UsageError } from '../errors.ts'
 import { parseCount, parseShare } from '../units.ts'
 import { defineCommand } from './command.ts'
-import { collect, restartModeOption, runsDir, runtimeOption, settingsFrom, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
+import { collect, networkOption, restartModeOption, runsDir, runtimeOption, settingsFrom, startupOptions, withRuntimeOption, withStartupOptions, type RuntimeOption, type StartupOptions } from './options.ts'
 
 export interface UpArgs {
   runsDir: string
@@ -28,6 +28,7 @@ export interface UpArgs {
   json: boolean
   runtime?: RuntimeKind
   restartMode?: RestartMode
+  network?: NetworkMode
 }
 
 export interface UpResult { runId: string, seed: string, summary: NetworkSummary, elapsedMs: number }
@@ -41,7 +42,7 @@ export async function up (a: UpArgs): Promise<UpResult> {
   const runId = a.runId ?? newRunId(seed)
   const progress = new Progress({ quiet: a.json })
   return await interruptible(async (signal) => {
-    const l = await launch({ runsDir: a.runsDir, runId, plan, perPeer: {}, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: a.keepOnFailure, ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), ...(a.restartMode !== undefined ? { restartMode: a.restartMode } : {}), signal }, progress)
+    const l = await launch({ runsDir: a.runsDir, runId, plan, perPeer: {}, steadyShare: a.steadyShare, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: a.keepOnFailure, ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), ...(a.restartMode !== undefined ? { restartMode: a.restartMode } : {}), ...(a.network !== undefined ? { network: a.network } : {}), signal }, progress)
     // `up` returns while the network runs on; host samples are taken while an orchestrator watches (run, storm).
     l.monitor.stop()
     await l.stopLogs()
@@ -92,6 +93,7 @@ export const upCommand = defineCommand({
       json: o.json,
       runtime: runtimeOption(o),
       ...(restartModeOption(o) !== undefined ? { restartMode: restartModeOption(o) } : {}),
+      ...(networkOption(o) !== undefined ? { network: networkOption(o) } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.runId !== undefined ? { runId: o.runId } : {}),
       ...(o.bootstrap !== undefined ? { bootstrap: parseCount(o.bootstrap, '--bootstrap', 1, PEERS_MAX) } : {})

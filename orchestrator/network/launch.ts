@@ -8,7 +8,7 @@ import { RunDir, setCurrentRun } from '../run/dir.ts'
 import { provision } from './provision.ts'
 import { startNetwork, describe } from './start.ts'
 import { openRuntime } from '../runtime/index.ts'
-import type { RestartMode, Runtime, RuntimeKind } from '../runtime/runtime.ts'
+import type { NetworkMode, RestartMode, Runtime, RuntimeKind } from '../runtime/runtime.ts'
 import { openJournal, type Journal } from '../run/journal.ts'
 import { HostMonitor } from '../runtime/host-monitor.ts'
 import type { Progress } from '../progress.ts'
@@ -33,6 +33,8 @@ export interface LaunchArgs {
   runtime?: RuntimeKind
   /** Container runtimes: restart containers or the peer process inside them. */
   restartMode?: RestartMode
+  /** Compose: the containers' network (default bridge). */
+  network?: NetworkMode
   signal?: AbortSignal
 }
 
@@ -61,7 +63,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   const { plan } = a
   const run = new RunDir(a.runsDir, a.runId)
   const kind = a.runtime ?? 'local'
-  const runtime = await openRuntime(run, kind, a.restartMode)
+  const runtime = await openRuntime(run, kind, a.restartMode, a.network)
   // Before anything is written: a refused run leaves no folder behind.
   await runtime.checkAvailable?.()
   progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
@@ -75,6 +77,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
     seed: plan.seed,
     runtime: runtime.name,
     restartMode: runtime.restartMode,
+    ...(runtime.networkMode !== undefined ? { network: runtime.networkMode } : {}),
     createdAt: new Date().toISOString(),
     timeScale: plan.settings.timeScale ?? 1,
     peers: plan.peers.map(p => ({ name: p.name, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),

@@ -21,6 +21,8 @@ export const RunMeta = z.object({
   runtime: z.string(),
   /** Whether storms restart containers or the peer process inside them (absent: written before the modes, when container runtimes restarted containers). */
   restartMode: z.enum(['container', 'process']).optional(),
+  /** Container runtimes: the containers' network (absent: written before the host network existed, or local: bridge for containers). */
+  network: z.enum(['bridge', 'host']).optional(),
   createdAt: z.string(),
   timeScale: z.number(),
   peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),

@@ -12,10 +12,14 @@
  * - run (runs/<id>/compose.yaml, written by `up --runtime compose|swarm`): each
  *   container reads its own settings from the run's env file, keyed by its
  *   hostname, so that every replica of `peer` can be a different peer of the plan.
+ *   With the host network (`--network host`) every container shares the host's
+ *   network stack and so its hostname: it reads its settings by its container id
+ *   instead (PATCHDAY_ENV_KEY=container-id), and there is no network of the run.
  */
 import { stringify } from 'yaml'
 import { LOGIN_PORT, PEER_PORT } from './local-addresses.ts'
 import { LOGIN_NODE_FLAGS, PEER_NODE_FLAGS } from './local.ts'
+import type { NetworkMode } from './runtime.ts'
 
 export const PEER_SERVICE = 'peer'
 export const LOGIN_SERVICE = 'login'
@@ -54,7 +58,8 @@ export interface ServiceSpec {
   logging: { driver: 'json-file', options: Record<string, string> }
   labels: Record<string, string>
   environment: Record<string, string>
-  networks: string[]
+  networks?: string[]
+  network_mode?: 'host'
   volumes?: string[]
   depends_on?: string[]
   hostname?: string
@@ -64,7 +69,7 @@ export interface ServiceSpec {
 
 export interface ComposeSpec {
   services: Record<string, ServiceSpec>
-  networks: Record<string, { driver?: string, attachable?: boolean, ipam: { config: Array<{ subnet: string }> }, labels: Record<string, string> }>
+  networks?: Record<string, { driver?: string, attachable?: boolean, ipam: { config: Array<{ subnet: string }> }, labels: Record<string, string> }>
 }
 
 export interface RunComposeOptions {
@@ -86,7 +91,16 @@ export interface RunComposeOptions {
    * it afresh: about 100 ms of CPU and 7 MB more per peer). Not for Swarm (one host's folder).
    */
   compileCacheDir?: string
+  /**
+   * `host`: every service on the host's network stack (`network_mode: host`): no network of the
+   * run, no subnet; the containers share the host's hostname, so each reads its env.json entry by
+   * its container id. Compose only (Swarm's tasks need their overlay network). Default bridge.
+   */
+  network?: NetworkMode
 }
+
+/** What tells a container of a host-network run to key its settings (env.json) and its supervisor's state file by its container id. */
+export const ENV_KEY_CONTAINER_ID = { PATCHDAY_ENV_KEY: 'container-id' } as const
 
 const GRACE_S_DEFAULT = 5
 const NOFILE_MAX = 16384
@@ -115,10 +129,12 @@ function labNetwork (subnet: string, runLabel: string, swarm: boolean): ComposeS
   return { [LAB_NETWORK]: { ...(swarm ? { driver: 'overlay', attachable: true } : {}), ipam: { config: [{ subnet }] }, labels: { [RUN_LABEL]: runLabel } } }
 }
 
-/** runs/<id>/compose.yaml: every container's settings come from env.json by its hostname. */
+/** runs/<id>/compose.yaml: every container's settings come from env.json by its hostname (by its container id on the host network). */
 export function runCompose (o: RunComposeOptions): ComposeSpec {
   const graceS = o.graceS ?? GRACE_S_DEFAULT
-  const env: Record<string, string> = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}` }
+  const host = o.network === 'host'
+  if (host && o.swarm !== undefined) throw new Error('runCompose: a Swarm stack has no host network mode')
+  const env: Record<string, string> = { PATCHDAY_ENV_FILE: `${CONTAINER_CONFIG_DIR}/${ENV_FILE_NAME}`, ...(host ? ENV_KEY_CONTAINER_ID : {}) }
   const volumes = [`${o.configDir}:${CONTAINER_CONFIG_DIR}:ro`]
   const cmd = (c: string[]): string[] => (o.supervised === undefined ? c : [...SUPERVISOR_COMMAND, ...c])
   if (o.compileCacheDir !== undefined) {
@@ -139,7 +155,12 @@ export function runCompose (o: RunComposeOptions): ComposeSpec {
   }
   // Swarm names each replica's hostname by its slot, the key of its settings in env.json.
   services[PEER_SERVICE] = { ...base({ image: o.image, runLabel: o.runId, role: 'peer', name: PEER_SERVICE, command: cmd(PEER_COMMAND), graceS }), environment: env, volumes, ...(swarm ? { hostname: `${PEER_SERVICE}-{{.Task.Slot}}`, deploy: deploy(o.swarm?.peerReplicas ?? 0) } : {}) }
-  return { services, networks: labNetwork(o.subnet, o.runId, swarm) }
+  if (!host) return { services, networks: labNetwork(o.subnet, o.runId, swarm) }
+  for (const svc of Object.values(services)) {
+    delete svc.networks
+    svc.network_mode = 'host'
+  }
+  return { services }
 }
 
 export interface StandaloneOptions {

@@ -14,6 +14,16 @@
  * `process` runs every process under docker/supervise.sh, and a storm's stops
  * and starts become signals to it (runtime/docker/engine.ts, supervisor.ts): the
  * container, its address and its log stream stay, only the peer process restarts.
+ *
+ * Networks: `bridge` (the default) puts the run on a Docker network of its own,
+ * each container at an address pinned for the whole run; `host` (`--network
+ * host`) runs every container on the host's network stack, which saves the
+ * engine most of its work per container start (no namespace, veth, DNS resolver
+ * or iptables: BENCHMARKS.md), and each process binds its own 127.x address,
+ * the local runtime's (local-addresses.ts): one such network at a time, and not
+ * beside a local one. Containers on the host network share the host's hostname,
+ * so env.json and the supervisors' state files are keyed by the short container
+ * id, which each container reads from its mounts (PATCHDAY_ENV_KEY=container-id).
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,14 +31,17 @@ import * as compose from 'docker-compose'
 import type Docker from 'dockerode'
 import type { RunDir } from '../run/dir.ts'
 import { writeJsonAtomic } from '../run/dir.ts'
-import { RuntimeError, UsageError } from '../errors.ts'
-import type { ProcessSpec, RestartMode, Runtime, TeardownResult } from './runtime.ts'
-import { ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
+import { NetworkRunningError, RuntimeError, UsageError } from '../errors.ts'
+import type { Endpoint, EndpointRequest, NetworkMode, ProcessSpec, RestartMode, Runtime, TeardownResult } from './runtime.ts'
+import { CONTAINER_STATE_DIR, ENV_FILE_NAME, LOGIN_SERVICE, NAME_LABEL, PEER_SERVICE, RUN_LABEL, composeYaml, runCompose } from './compose-file.ts'
 import { DockerRuntimeBase, chooseSubnet, dockerClient } from './docker/engine.ts'
 import { writeDockerState, type DockerState } from './docker/state.ts'
 import { dockerPreflight, formatIpv4, parseCidr, type ComposeInfo } from './docker/preflight.ts'
 import { IMAGE_DEFAULT } from './docker/image.ts'
+import { SHORT_ID_CHARS } from '../../node/contract/env-file.ts'
 import { cloneReplica } from './docker/clone.ts'
+import { LOGIN_IP, LOGIN_PORT, localEndpoint } from './local-addresses.ts'
+import { addressInUse, localNetworks, refusal } from './local-networks.ts'
 
 /** Where run networks take their subnet from when PATCHDAY_SUBNET does not say: /20 blocks of 10.213.0.0/16. */
 const SUBNET_POOL = Array.from({ length: 16 }, (_, k) => `10.213.${k * 16}.0/20`)
@@ -77,10 +90,45 @@ export async function composeCall<T> (what: string, call: () => Promise<T>): Pro
 
 export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   readonly name = 'compose'
+  readonly networkMode: NetworkMode
   private names: Map<string, string> | null = null
 
-  constructor (run: RunDir, o: { restartMode?: RestartMode } = {}, docker: Docker = dockerClient()) {
+  constructor (run: RunDir, o: { restartMode?: RestartMode, network?: NetworkMode } = {}, docker: Docker = dockerClient()) {
     super(run, o.restartMode ?? 'container', docker)
+    this.networkMode = o.network ?? 'bridge'
+  }
+
+  private get host (): boolean { return this.networkMode === 'host' }
+
+  /** Host network: the local runtime's loopback scheme, a 127.x address per process; else the bridge's (service names, 0.0.0.0). */
+  override endpoint (p: EndpointRequest): Endpoint {
+    return this.host ? localEndpoint(p) : super.endpoint(p)
+  }
+
+  override wiring (p: EndpointRequest): Record<string, string> {
+    if (!this.host) return super.wiring(p)
+    const e = localEndpoint(p)
+    // Announced as it listens: nothing here dials anything but these loopback addresses.
+    return { ...super.wiring(p), PATCHDAY_LISTEN_IP: e.listenHost, PATCHDAY_ANNOUNCE_IP: e.listenHost, PATCHDAY_PORT: String(e.port) }
+  }
+
+  /**
+   * Host network: the loopback addresses are the local runtime's, so refuse (exit 2) while a
+   * local network runs or anything (another host-network run, another program) has the login
+   * server's address. A bridge run has a network of its own: nothing to check here.
+   */
+  async checkAvailable (): Promise<void> {
+    if (!this.host) return
+    const refused = refusal(await localNetworks())
+    if (refused !== null) throw refused
+    if (await addressInUse(LOGIN_IP, LOGIN_PORT)) {
+      throw new NetworkRunningError(`${LOGIN_IP}:${LOGIN_PORT}, the login server's address, is in use: --network host binds the local runtime's loopback addresses (${LOGIN_IP} and 127.2-4.x), so it runs only while no local network, no other --network host run and no other program has them: stop it (find it with 'ss -ltnp'), or use --network bridge`)
+    }
+  }
+
+  /** What every env.json entry carries besides the process's own settings: the lab subnet, where there is one. */
+  private labEnv (s: Pick<DockerState, 'subnet'>): Record<string, string> {
+    return s.subnet === '' ? {} : { PATCHDAY_LAB_SUBNET: s.subnet }
   }
 
   private get configDir (): string { return join(this.run.root, 'config') }
@@ -92,8 +140,9 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     // Compose's short volume syntax (host:container[:mode]) cannot hold a host path with a colon.
     if (this.run.root.includes(':')) throw new UsageError(`the runs folder ${this.run.root} has a ':' in its path, which Docker Compose cannot mount: use another --runs-dir`)
     const image = process.env.PATCHDAY_IMAGE ?? IMAGE_DEFAULT
-    const subnet = await chooseSubnet(this.docker, SUBNET_POOL, '10.213.0.0/16')
-    const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet, containers: specs.length })
+    // The host network has no subnet of the run (and no bridge to fill).
+    const subnet = this.host ? '' : await chooseSubnet(this.docker, SUBNET_POOL, '10.213.0.0/16')
+    const info: ComposeInfo = await dockerPreflight({ docker: this.docker, image, subnet: this.host ? null : subnet, containers: specs.length })
     const bootstrap = specs.filter(s => s.role === 'bootstrap').map(s => s.name)
     // Peers and the reserve (created, started only by an injection) are replicas of `peer`.
     const others = specs.filter(s => s.role === 'peer' || s.role === 'reserve')
@@ -108,8 +157,8 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     }
     const file = join(this.run.root, 'compose.yaml')
     const supervised = this.supervisor !== null ? { supervised: { ctlDir: './ctl' } } : {}
-    await writeFile(file, composeYaml(runCompose({ runId: this.run.runId, image, subnet, bootstrap, configDir: './config', compileCacheDir: './cache', ...supervised }), [`patchday run ${this.run.runId}: generated by 'patchday up --runtime compose'`]))
-    const state: DockerState = { version: 1, kind: 'compose', project: projectName(this.run.runId), label: `${RUN_LABEL}=${this.run.runId}`, compose: info.kind, composeFile: 'compose.yaml', workingDir: this.run.root, subnet, image, containers: {}, attached: false, configDir: this.configDir }
+    await writeFile(file, composeYaml(runCompose({ runId: this.run.runId, image, subnet, bootstrap, configDir: './config', compileCacheDir: './cache', network: this.networkMode, ...supervised }), [`patchday run ${this.run.runId}: generated by 'patchday up --runtime compose'`]))
+    const state: DockerState = { version: 1, kind: 'compose', project: projectName(this.run.runId), label: `${RUN_LABEL}=${this.run.runId}`, compose: info.kind, composeFile: 'compose.yaml', workingDir: this.run.root, subnet, network: this.networkMode, image, containers: {}, attached: false, configDir: this.configDir }
     await writeDockerState(this.run, state)
     this.remember(state)
     // In steps, each creating the next replicas: fewer containers per call for Compose v1's threads
@@ -132,9 +181,10 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     if (replicas.length !== others.length) throw new RuntimeError(`compose created ${replicas.length} ${PEER_SERVICE} containers, ${others.length} wanted`)
     others.forEach((s, i) => { containers[s.name] = (replicas[i] as Docker.ContainerInfo).Id })
     const env: Record<string, Record<string, string>> = {}
-    for (const s of specs) env[hostnameOf(containers[s.name] as string)] = { ...s.env, PATCHDAY_LAB_SUBNET: subnet }
+    // Keyed by the short container id: Docker's hostname of a bridge container, and what a host-network container reads from its mounts.
+    for (const s of specs) env[hostnameOf(containers[s.name] as string)] = { ...s.env, ...this.labEnv(state) }
     await writeJsonAtomic(this.envFile, env)
-    await this.pinAddresses(specs.map(sp => ({ name: sp.name, id: containers[sp.name] as string, service: serviceOf(sp.name, bootstrap) })), subnet, created)
+    if (!this.host) await this.pinAddresses(specs.map(sp => ({ name: sp.name, id: containers[sp.name] as string, service: serviceOf(sp.name, bootstrap) })), subnet, created)
     const done = { ...state, containers }
     await writeDockerState(this.run, done)
     this.remember(done)
@@ -170,7 +220,7 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     const id = s.containers[spec.name]
     if (id === undefined) return
     const env = JSON.parse(await readFile(this.envFile, 'utf8')) as Record<string, Record<string, string>>
-    const want = { ...spec.env, PATCHDAY_LAB_SUBNET: s.subnet }
+    const want = { ...spec.env, ...this.labEnv(s) }
     if (JSON.stringify(env[hostnameOf(id)]) === JSON.stringify(want)) return
     env[hostnameOf(id)] = want
     // Atomic: the folder, not the file, is mounted, so the container sees the new file.
@@ -181,7 +231,7 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
     return (await this.state()).containers[name] ?? null
   }
 
-  /** Process mode: a container's supervisor names its state file after its hostname, Docker's default (the short id). */
+  /** Process mode: a container's supervisor names its state file after its hostname, Docker's default (the short id), or on the host network after the short id itself. */
   protected ctlKey (name: string, state: DockerState): string | null {
     const id = state.containers[name]
     return id === undefined ? null : hostnameOf(id)
@@ -237,8 +287,8 @@ function serviceOf (name: string, ownService: readonly string[]): string {
   return name === LOGIN_SERVICE || ownService.includes(name) ? name : PEER_SERVICE
 }
 
-/** Docker's default hostname of a container: the first 12 characters of its id. */
+/** Docker's default hostname of a container: the first 12 characters of its id (the key of a host-network container too). */
 export function hostnameOf (containerId: string): string {
-  return containerId.slice(0, 12)
+  return containerId.slice(0, SHORT_ID_CHARS)
 }
 

@@ -4,7 +4,7 @@
  */
 import type { RunDir } from '../run/dir.ts'
 import { UsageError } from '../errors.ts'
-import { RESTART_MODES, RUNTIME_KINDS, type RestartMode, type Runtime, type RuntimeKind } from './runtime.ts'
+import { NETWORK_MODES, RESTART_MODES, RUNTIME_KINDS, type NetworkMode, type RestartMode, type Runtime, type RuntimeKind } from './runtime.ts'
 import { LocalRuntime } from './local.ts'
 import { ComposeRuntime } from './compose.ts'
 import { SwarmRuntime } from './swarm.ts'
@@ -25,6 +25,25 @@ export function parseRestartMode (value: string): RestartMode {
   const mode = RESTART_MODES.find(k => k === value)
   if (mode === undefined) throw new UsageError(`--restart-mode must be one of ${RESTART_MODES.join(', ')}, got ${JSON.stringify(value)}`)
   return mode
+}
+
+export function parseNetworkMode (value: string): NetworkMode {
+  const mode = NETWORK_MODES.find(k => k === value)
+  if (mode === undefined) throw new UsageError(`--network must be one of ${NETWORK_MODES.join(', ')}, got ${JSON.stringify(value)}`)
+  return mode
+}
+
+/**
+ * `mode` for runtime `kind`, or a usage error: only compose has the host network (Swarm's
+ * tasks need its overlay network and DNS; local processes have no container network at all).
+ * Undefined for local (no container network), else the mode, bridge by default.
+ */
+export function checkNetworkMode (kind: RuntimeKind, mode: NetworkMode | undefined): NetworkMode | undefined {
+  if (mode === 'host' && kind !== 'compose') {
+    throw new UsageError(`--network host is only available with --runtime compose, not ${kind} (${kind === 'swarm' ? 'Swarm tasks need their overlay network' : 'local peers already run on the host\'s loopback addresses'})`)
+  }
+  if (kind === 'local') return undefined
+  return mode ?? 'bridge'
 }
 
 /**
@@ -54,31 +73,37 @@ export function checkRestartMode (kind: RuntimeKind, mode: RestartMode | undefin
   return mode
 }
 
-type Factory = (run: RunDir, restartMode: RestartMode) => Runtime
+type Factory = (run: RunDir, restartMode: RestartMode, network: NetworkMode | undefined) => Runtime
 const factories: Partial<Record<RuntimeKind, Factory>> = {
   local: run => new LocalRuntime(run),
-  compose: (run, restartMode) => new ComposeRuntime(run, { restartMode }),
+  compose: (run, restartMode, network) => new ComposeRuntime(run, { restartMode, ...(network !== undefined ? { network } : {}) }),
   swarm: (run, restartMode) => new SwarmRuntime(run, { restartMode })
 }
 
-/** The runtime `kind` (with `restartMode`), or the one recorded in the run's run.json. */
-export async function openRuntime (run: RunDir, kind?: RuntimeKind, restartMode?: RestartMode): Promise<Runtime> {
+/**
+ * The runtime `kind` (with `restartMode` and `network`), or the one recorded in the run's run.json
+ * (a run.json without `network` was written before the host network existed: bridge).
+ */
+export async function openRuntime (run: RunDir, kind?: RuntimeKind, restartMode?: RestartMode, network?: NetworkMode): Promise<Runtime> {
   let k = kind
   let mode = restartMode
+  let net = network
   if (k === undefined) {
     const meta = await run.readMeta()
     k = parseRuntimeKind(meta.runtime)
     mode = meta.restartMode ?? RECORDED_BEFORE_MODES[k]
+    net = meta.network
   }
   const factory = factories[k]
   if (factory === undefined) throw new UsageError(`runtime ${k} is not available in this build`)
-  return factory(run, checkRestartMode(k, mode))
+  return factory(run, checkRestartMode(k, mode), checkNetworkMode(k, net))
 }
 
-/** A runtime of `kind` for a run whose restart mode may be anything (teardown does not depend on it). */
-function anyMode (run: RunDir, kind: RuntimeKind, mode: string | undefined): Runtime {
+/** A runtime of `kind` for a run whose restart mode may be anything (teardown does not depend on it, nor on the network). */
+function anyMode (run: RunDir, kind: RuntimeKind, mode: string | undefined, network?: string): Runtime {
   const modes = MODES[kind]
-  return (factories[kind] as Factory)(run, modes.find(m => m === mode) ?? modes[0] as RestartMode)
+  const net = kind === 'compose' ? NETWORK_MODES.find(m => m === network) : undefined
+  return (factories[kind] as Factory)(run, modes.find(m => m === mode) ?? modes[0] as RestartMode, net)
 }
 
 /** Whether this engine manages a swarm with a stack of the run (its services carry the stack's name). */
@@ -116,7 +141,7 @@ export interface RunRuntimes {
 export async function openRunRuntimes (run: RunDir, o: { docker?: Docker, answers?: () => Promise<boolean> } = {}): Promise<RunRuntimes> {
   const meta = await run.readMetaRecord()
   const kind = meta.ok ? RUNTIME_KINDS.find(k => k === meta.value.runtime) : undefined
-  if (meta.ok && kind !== undefined) return { runtimes: [anyMode(run, kind, meta.value.restartMode)], unknown: null }
+  if (meta.ok && kind !== undefined) return { runtimes: [anyMode(run, kind, meta.value.restartMode, meta.value.network)], unknown: null }
   const why = meta.ok ? `names no known runtime (${JSON.stringify(meta.value.runtime.slice(0, 24))})` : `is ${meta.problem}`
   const runtimes: Runtime[] = [new LocalRuntime(run)]
   const docker = o.docker ?? dockerClient()
@@ -124,7 +149,7 @@ export async function openRunRuntimes (run: RunDir, o: { docker?: Docker, answer
   let how: string
   if (containers?.ok === true) {
     // docker.json says which container runtime: its teardown needs the engine, and fails (not everything stopped) without it.
-    runtimes.push(anyMode(run, containers.value.kind, undefined))
+    runtimes.push(anyMode(run, containers.value.kind, undefined, containers.value.network))
     how = `, and its containers as docker.json says (${containers.value.kind})`
   } else if (await (o.answers ?? (async () => await dockerAnswers(docker)))()) {
     const label = `${RUN_LABEL}=${run.runId}`

@@ -15,6 +15,14 @@ export type RuntimeKind = typeof RUNTIME_KINDS[number]
 export const RESTART_MODES = ['container', 'process'] as const
 export type RestartMode = typeof RESTART_MODES[number]
 
+/**
+ * How a compose run's containers are networked: `bridge`, a network of the run's own (DNS names,
+ * an address each); `host`, the host's network stack, each process on its own 127.x address
+ * as local processes are (a third of the engine's CPU per container start).
+ */
+export const NETWORK_MODES = ['bridge', 'host'] as const
+export type NetworkMode = typeof NETWORK_MODES[number]
+
 export interface ProcessSpec {
   /** Peer name in the run (`p-017`, `login`). */
   name: string
@@ -71,6 +79,8 @@ export interface Runtime {
   readonly secrets: SecretsMode
   /** Restarts act on whole containers or on the peer process inside its container (reported with a storm). */
   readonly restartMode: RestartMode
+  /** Container runtimes: the containers' network (recorded in run.json); undefined for local processes. */
+  readonly networkMode?: NetworkMode
   endpoint: (p: EndpointRequest) => Endpoint
   /** The PATCHDAY_* wiring keys of a process (state dir, listen and announce addresses, secrets), part of its spec. */
   wiring: (p: EndpointRequest) => Record<string, string>

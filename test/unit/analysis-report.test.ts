@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildReport, writeReport, formatSummary, REPORT_JSON, REPORT_HTML } from '../../orchestrator/analysis/report.ts'
+import { analyseRun, buildReport, writeReport, formatSummary, REPORT_JSON, REPORT_HTML } from '../../orchestrator/analysis/report.ts'
 import { renderReportHtml, jsonForScript } from '../../orchestrator/analysis/report-html.ts'
 import { loadFixture } from '../fixtures/analysis/load.ts'
 
@@ -81,6 +81,19 @@ test('formatSummary: verdict, recovery, amplification beside 2007\'s 3x and 10x,
   assert.match(never, /verdict: METASTABLE/)
   assert.match(never, /recovery: never/)
   assert.match(never, /signalling per client: +mean 3\.0x/)
+})
+
+test('the report names the runtime\'s restart mode and, for containers, their network (a run.json without one ran on a bridge)', async () => {
+  const report = await buildReport((await loadFixture('calm')).dir)
+  const as = (runtime: string, restartMode: string | null, network: string | null): string => formatSummary({ ...report, runtime, restartMode, network })
+  assert.match(as('compose', 'container', 'host'), /^runtime: compose \(container restarts, host network\); /m)
+  assert.match(as('compose', 'process', 'bridge'), /^runtime: compose \(process restarts, bridge network\); /m)
+  assert.match(as('local', 'process', null), /^runtime: local \(process restarts\); /m)
+  assert.match(renderReportHtml({ ...report, runtime: 'compose', restartMode: 'process', network: 'host' }, ''), /<td>compose \(process restarts, host network\)<\/td>/)
+  const { meta, events } = await loadFixture('calm')
+  assert.equal(analyseRun({ ...meta, runtime: 'compose' }, events).network, 'bridge', 'recorded before the host network')
+  assert.equal(analyseRun({ ...meta, runtime: 'compose', network: 'host' }, events).network, 'host')
+  assert.equal(analyseRun({ ...meta, runtime: 'local' }, events).network, null)
 })
 
 test('bucket width and thresholds are options of the report', async () => {

@@ -7,17 +7,19 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { renderCompose, COMPOSE_PATH } from '../../scripts/gen-compose.ts'
 import { CONFIG_SPEC, parseConfig, type HostFacts } from '../../node/contract/config.ts'
-import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CACHE_DIR, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
+import { LOGIN_PORT, LOGIN_SERVICE, PEER_PORT, PEER_SERVICE, RUN_LABEL, ROLE_LABEL, NAME_LABEL, CONTAINER_CACHE_DIR, CONTAINER_CONFIG_DIR, CONTAINER_CTL_DIR, ENV_FILE_NAME, STANDALONE_BOOTSTRAP, SUPERVISOR_COMMAND, composeYaml, runCompose, type ComposeSpec } from '../../orchestrator/runtime/compose-file.ts'
 import { ComposeRuntime } from '../../orchestrator/runtime/compose.ts'
 import { RunDir } from '../../orchestrator/run/dir.ts'
-import { checkRestartMode, openRuntime, parseRestartMode } from '../../orchestrator/runtime/index.ts'
-import type { RestartMode } from '../../orchestrator/runtime/runtime.ts'
+import { checkNetworkMode, checkRestartMode, openRuntime, parseNetworkMode, parseRestartMode } from '../../orchestrator/runtime/index.ts'
+import type { NetworkMode, RestartMode } from '../../orchestrator/runtime/runtime.ts'
+import { LOGIN_IP, peerIp, reserveIp } from '../../orchestrator/runtime/local-addresses.ts'
+import { buildCli, main } from '../../orchestrator/cli.ts'
 import { UsageError } from '../../orchestrator/errors.ts'
 
 const TEXT = readFileSync(COMPOSE_PATH, 'utf8')
@@ -68,7 +70,7 @@ test('every variable in compose.yaml is a peer setting, and ports and addresses 
 })
 
 test('every service of compose.yaml parses into a valid config inside a container on its subnet', () => {
-  const subnet = defaults(SPEC.networks.lab?.ipam.config[0]?.subnet ?? '')
+  const subnet = defaults(SPEC.networks?.lab?.ipam.config[0]?.subnet ?? '')
   const ip = subnet.replace(/\.0\/\d+$/, '.7')
   const host: HostFacts = { hostname: () => '3f2a9c1d0e4b', interfaces: () => ({ eth0: [{ address: ip, family: 'IPv4', internal: false, netmask: '255.255.240.0', mac: '02:42:0a:d4:00:07', cidr: `${ip}/20` }] }) }
   for (const [name, s] of Object.entries(SPEC.services)) {
@@ -89,11 +91,11 @@ test('a run file: every service reads env.json from the mounted config folder; S
     assert.deepEqual(s.volumes, [`./config:${CONTAINER_CONFIG_DIR}:ro`])
     assert.equal(s.labels[RUN_LABEL], 'r1')
   }
-  assert.deepEqual(compose.networks.lab?.ipam.config, [{ subnet: '10.213.0.0/20' }])
+  assert.deepEqual(compose.networks?.lab?.ipam.config, [{ subnet: '10.213.0.0/20' }])
   const swarm = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.216.0.0/20', bootstrap: ['p-001'], configDir: '/abs/config', swarm: { peerReplicas: 7 } })
   assert.equal(swarm.services[PEER_SERVICE]?.hostname, `${PEER_SERVICE}-{{.Task.Slot}}`)
   assert.deepEqual(swarm.services[PEER_SERVICE]?.deploy, { replicas: 7, endpoint_mode: 'dnsrr', restart_policy: { condition: 'none' } })
-  assert.equal(swarm.networks.lab?.driver, 'overlay')
+  assert.equal(swarm.networks?.lab?.driver, 'overlay')
 })
 
 test('a process-restart run file: every process runs under the supervisor the image ships, with the state folder mounted read-write', () => {
@@ -174,6 +176,92 @@ test('a run is reopened with the restart mode run.json records; one recorded bef
     // A new run without --restart-mode takes the runtime's default.
     assert.equal((await openRuntime(new RunDir(dir, 'new-swarm'), 'swarm')).restartMode, 'process')
     assert.equal((await openRuntime(new RunDir(dir, 'new-compose'), 'compose')).restartMode, 'container')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a host-network run file: every service on the host\'s network stack, no network of the run, each container keyed by its id', () => {
+  const bridge = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '10.213.0.0/20', bootstrap: ['p-001'], configDir: './config', supervised: { ctlDir: './ctl' } })
+  const host = runCompose({ runId: 'r1', image: 'patchday:test', subnet: '', bootstrap: ['p-001'], configDir: './config', supervised: { ctlDir: './ctl' }, network: 'host' })
+  assert.equal(host.networks, undefined, 'no network to create, none to remove')
+  assert.deepEqual(Object.keys(host.services), [LOGIN_SERVICE, 'p-001', PEER_SERVICE])
+  for (const [name, s] of Object.entries(host.services)) {
+    assert.equal(s.network_mode, 'host', name)
+    assert.equal(s.networks, undefined, name)
+    // All containers have the host's hostname: the peer and the supervisor key by container id.
+    assert.equal(s.hostname, undefined, name)
+    assert.equal(s.environment.PATCHDAY_ENV_KEY, 'container-id', name)
+    assert.ok(ENV_NAMES.has('PATCHDAY_ENV_KEY'), 'a setting the peer parses')
+    // Everything else as on the bridge.
+    const b = bridge.services[name]
+    assert.deepEqual(s.command, b?.command)
+    assert.deepEqual(s.volumes, b?.volumes)
+    assert.equal(bridge.services[name]?.environment.PATCHDAY_ENV_KEY, undefined, `${name}: the bridge keeps hostname keys`)
+    assert.equal(b?.network_mode, undefined)
+  }
+  // The text compose reads: no top-level networks, no subnet.
+  const text = composeYaml(host)
+  assert.doesNotMatch(text, /^networks:/m)
+  assert.doesNotMatch(text, /subnet/)
+  assert.match(text, /network_mode: host/)
+  assert.throws(() => runCompose({ runId: 'r1', image: 'patchday:test', subnet: '', bootstrap: [], configDir: '/abs', swarm: { peerReplicas: 1 }, network: 'host' }))
+})
+
+test('the compose runtime on the host network: the local runtime\'s loopback addresses, announced as bound', () => {
+  const rt = new ComposeRuntime(new RunDir('/nonexistent', 'r1'), { network: 'host' })
+  assert.equal(rt.networkMode, 'host')
+  assert.deepEqual(rt.endpoint({ name: LOGIN_SERVICE, group: 'login', index: 1, wellKnown: true }), { listenHost: LOGIN_IP, dialHost: LOGIN_IP, port: LOGIN_PORT })
+  assert.deepEqual(rt.endpoint({ name: 'p-001', group: 'peer', index: 1, wellKnown: true }), { listenHost: peerIp(1), dialHost: peerIp(1), port: PEER_PORT })
+  assert.deepEqual(rt.endpoint({ name: 'r-002', group: 'reserve', index: 2, wellKnown: false }), { listenHost: reserveIp(2), dialHost: reserveIp(2), port: PEER_PORT })
+  const w = rt.wiring({ name: 'p-009', group: 'peer', index: 9, wellKnown: false })
+  assert.deepEqual([w.PATCHDAY_LISTEN_IP, w.PATCHDAY_ANNOUNCE_IP, w.PATCHDAY_PORT], [peerIp(9), peerIp(9), String(PEER_PORT)])
+  assert.equal(new ComposeRuntime(new RunDir('/nonexistent', 'r1')).networkMode, 'bridge')
+})
+
+test('--network: host only with compose (a usage error, exit 2, with swarm or local); bridge is the container runtimes\' default', async () => {
+  assert.equal(checkNetworkMode('compose', undefined), 'bridge')
+  assert.equal(checkNetworkMode('compose', 'host'), 'host')
+  assert.equal(checkNetworkMode('swarm', undefined), 'bridge')
+  assert.equal(checkNetworkMode('swarm', 'bridge'), 'bridge')
+  assert.equal(checkNetworkMode('local', undefined), undefined)
+  assert.throws(() => checkNetworkMode('swarm', 'host'), (e: Error) => e instanceof UsageError && /--network host .*--runtime compose, not swarm/.test(e.message))
+  assert.throws(() => checkNetworkMode('local', 'host'), (e: Error) => e instanceof UsageError && /not local/.test(e.message))
+  assert.throws(() => parseNetworkMode('overlay'), (e: Error) => e instanceof UsageError && /--network must be one of bridge, host/.test(e.message))
+  // Through the CLI, before anything starts: exit 2.
+  const runs = mkdtempSync(join(tmpdir(), 'patchday-network-opt-'))
+  const stderr = process.stderr.write.bind(process.stderr)
+  let said = ''
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => { said += String(chunk); return true }) as typeof process.stderr.write
+  try {
+    assert.equal(await main(['--runs-dir', runs, 'up', '--runtime', 'swarm', '--network', 'host', '--peers', '3']), 2)
+    assert.equal(await main(['--runs-dir', runs, 'up', '--network', 'host', '--peers', '3']), 2)
+    assert.equal(await main(['--runs-dir', runs, 'run', new URL('../../scenarios/calm.yaml', import.meta.url).pathname, '--runtime', 'swarm', '--network', 'host']), 2)
+    assert.match(said, /--network host is only available with --runtime compose/)
+    assert.deepEqual(readdirSync(runs), [], 'nothing written')
+  } finally {
+    process.stderr.write = stderr
+    rmSync(runs, { recursive: true, force: true })
+  }
+  // --help says what it is for.
+  const up = buildCli().commands.find(c => c.name() === 'up')
+  assert.match(up?.helpInformation() ?? '', /--network <mode>/)
+})
+
+test('a run is reopened with the network run.json records; one recorded before the host network ran on a bridge', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'patchday-networks-'))
+  try {
+    const open = async (runtime: string, network?: NetworkMode): Promise<NetworkMode | undefined> => {
+      const run = new RunDir(dir, `${runtime}-${network ?? 'none'}`)
+      await run.create()
+      await run.writeMeta({ version: 1, runId: run.runId, seed: 's', runtime, ...(network !== undefined ? { network } : {}), createdAt: new Date(0).toISOString(), timeScale: 1, peers: [], login: { name: 'login', addr: '' } })
+      return (await openRuntime(run)).networkMode
+    }
+    assert.equal(await open('compose', 'host'), 'host')
+    assert.equal(await open('compose'), 'bridge')
+    assert.equal(await open('compose', 'bridge'), 'bridge')
+    assert.equal(await open('local'), undefined)
+    assert.equal((await openRuntime(new RunDir(dir, 'new-compose'), 'compose', undefined, 'host')).networkMode, 'host')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

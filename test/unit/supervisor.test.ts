@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseSupervisorState, SupervisorFiles, SUPERVISOR_SIGNALS } from '../../orchestrator/runtime/docker/supervisor.ts'
@@ -63,6 +63,52 @@ test('supervise.sh: stop, start, kill and leave, each reported in its state file
     // started, which would otherwise hold the stdout pipe open and keep this test file alive.
     try { process.kill(-(sv.pid ?? 0), 'SIGKILL') } catch { /* already gone */ }
     sv.stdout.destroy()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('supervise.sh with PATCHDAY_ENV_KEY=container-id names its state file after the short container id from its mountinfo (host-network containers share a hostname)', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'patchday-supervise-id-'))
+  const ctl = join(dir, 'ctl')
+  const id = 'ab12cd34ef56' + '0'.repeat(52)
+  const mountinfo = join(dir, 'mountinfo')
+  writeFileSync(mountinfo, [
+    '1360 1359 0:52 / / rw,relatime master:1 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/X',
+    '1365 1360 8:1 /var/lib/docker/containers/short/resolv.conf /etc/resolv.conf rw - ext4 /dev/sda1 rw',
+    `1366 1360 8:1 /var/lib/docker/containers/${id}/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw`
+  ].join('\n') + '\n')
+  const run = async (env: Record<string, string>): Promise<{ code: number | null, stderr: string }> => {
+    const sv = spawn('sh', [join(ROOT, 'docker/supervise.sh'), 'sh', '-c', 'exit 3'], { env: { ...process.env, PATCHDAY_CTL_DIR: ctl, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+    let stderr = ''
+    sv.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
+    try {
+      // A supervisor whose peer exited waits for a signal: the state file is the answer.
+      const files = new SupervisorFiles(ctl)
+      const until = Date.now() + 5000
+      for (;;) {
+        if (sv.exitCode !== null) return { code: sv.exitCode, stderr }
+        if (readdirSync(ctl).length > 0 && (await files.read(readdirSync(ctl)[0] as string)).state?.state === 'exited') return { code: null, stderr }
+        if (Date.now() > until) throw new Error(`no state file in ${ctl}: ${stderr}`)
+        await new Promise(resolve => setTimeout(resolve, 10))
+      }
+    } finally {
+      try { process.kill(-(sv.pid ?? 0), 'SIGKILL') } catch { /* already gone */ }
+      sv.stderr.destroy()
+    }
+  }
+  try {
+    mkdirSync(ctl)
+    assert.deepEqual(await run({ PATCHDAY_ENV_KEY: 'container-id', PATCHDAY_MOUNTINFO: mountinfo }), { code: null, stderr: '' })
+    assert.deepEqual(readdirSync(ctl), ['ab12cd34ef56'])
+    assert.deepEqual((await new SupervisorFiles(ctl).read('ab12cd34ef56')).state, { state: 'exited', starts: 1, exitCode: 3 })
+    // No id to be found: it refuses at once (exit 2), rather than write a file nobody reads.
+    rmSync(join(ctl, 'ab12cd34ef56'))
+    writeFileSync(mountinfo, '1361 1360 0:55 / /proc rw - proc proc rw\n')
+    const none = await run({ PATCHDAY_ENV_KEY: 'container-id', PATCHDAY_MOUNTINFO: mountinfo })
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /no container id/)
+    assert.deepEqual(readdirSync(ctl), [])
+  } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -374,7 +374,8 @@ export async function checkSubnetFree (docker: Docker, subnet: string, opts: { o
 export interface DockerPreflightInput {
   docker: Docker
   image: string
-  subnet: string
+  /** The lab's bridge subnet; null on the host network (no bridge, no subnet, no limit of a bridge's ports). */
+  subnet: string | null
   /** Peers, supernodes and the login server: everything on the lab's bridge. */
   containers: number
   env?: NodeJS.ProcessEnv
@@ -384,11 +385,11 @@ export interface DockerPreflightInput {
 /** Every check, cheapest first; the compose to use when all pass. */
 export async function dockerPreflight (input: DockerPreflightInput): Promise<ComposeInfo> {
   const env = input.env ?? process.env
-  checkPeerCount(input.containers)
+  if (input.subnet !== null) checkPeerCount(input.containers)
   checkDockerCli(env)
   await checkDocker(input.docker, { endpoint: dockerEndpoint(env) })
   const compose = await detectCompose({ env })
   await checkImage(input.docker, input.image, { endpoint: dockerEndpoint(env) })
-  await checkSubnetFree(input.docker, input.subnet, input.ownNetwork === undefined ? {} : { ownNetwork: input.ownNetwork })
+  if (input.subnet !== null) await checkSubnetFree(input.docker, input.subnet, input.ownNetwork === undefined ? {} : { ownNetwork: input.ownNetwork })
   return compose
 }

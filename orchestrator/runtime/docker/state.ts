@@ -22,7 +22,10 @@ export const DockerState = z.object({
   /** The compose file and its folder (null for a network attached without one). */
   composeFile: z.string().nullable(),
   workingDir: z.string(),
+  /** The lab subnet of the run's bridge network; empty with the host network. */
   subnet: z.string(),
+  /** The containers' network (absent: written before the host network existed, when every run had a bridge). */
+  network: z.enum(['bridge', 'host']).optional(),
   image: z.string(),
   /** Peer name -> container id (compose) or service/slot key (swarm). */
   containers: z.record(z.string(), z.string()),
