@@ -23,7 +23,8 @@ export const RunMeta = z.object({
   restartMode: z.enum(['container', 'process']).optional(),
   createdAt: z.string(),
   timeScale: z.number(),
-  peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),
+  /** Every peer of the plan; `late`: joins later in the run (a scenario's `joins`), not started by `up`. */
+  peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number(), late: z.boolean().optional() })),
   login: z.object({ name: z.string(), addr: z.string() })
 })
 export type RunMeta = z.infer<typeof RunMeta>
