@@ -129,6 +129,8 @@ export interface EventPayloads {
   'storm.end': { stormId: string, ok: number, failed: number }
   /** Orchestrator: dedicated high-capacity supernodes added to recover (2010). */
   inject: { names: string[], slots: number }
+  /** Orchestrator: a scenario's join began: these late peers make their first boots, spread over `overMs` (real ms). */
+  join: { names: string[], overMs: number }
   /** Peer: the scenario's fault settings (PATCHDAY_ARMED) took effect, when the arm file appeared or at a boot after it. */
   'faults.armed': { keys: string[], atBoot: boolean }
   /** Orchestrator: it created the arm file (the network formed); `when` is the scenario's armFaults. */
@@ -174,7 +176,7 @@ export const EVENT_NAMES = [
   'login.served', 'msg.invalid', 'ticket.rejected',
   'stats', 'host.sample',
   'net.up', 'net.steady', 'net.down', 'net.attach', 'runtime.event',
-  'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject',
+  'run.phase', 'storm.plan', 'storm.op', 'storm.end', 'inject', 'join',
   'faults.armed', 'run.armed', 'crash', 'sn.overload', 'conn.limited',
   'log.suppressed', 'sn.limited', 'login.limited', 'gossip.refused', 'hint.clamped'
 ] as const satisfies readonly EventName[]

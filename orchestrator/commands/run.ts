@@ -1,5 +1,5 @@
 /**
- * `patchday run <scenario>`: up, warm-up, the timeline (storms, injections),
+ * `patchday run <scenario>`: up, warm-up, the timeline (storms, injections, joins),
  * observation, report, down. The seed is printed first; the same seed and
  * scenario give the same network, plans and peer randomness.
  */
@@ -13,6 +13,9 @@ import { Watcher, describe } from '../network/start.ts'
 import { Progress } from '../progress.ts'
 import { runStorm } from '../storm/run.ts'
 import { injectSupernodes } from '../network/inject.ts'
+import { runJoin, type JoinResult } from '../network/join.ts'
+import { peersNow } from '../network/plan.ts'
+import { UsageError } from '../errors.ts'
 import { CrashRestarter } from '../storm/crash-restart.ts'
 import { specFor, readNetworkFile } from '../network/spec-file.ts'
 import { stopRun } from '../network/stop.ts'
@@ -58,6 +61,8 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
   const progress = new Progress({ quiet: a.quiet })
   progress.line(`scenario ${c.name}: seed ${loaded.seed} (${loaded.seedSource}); warm-up ${formatDuration(toRealMs(c.warmupMs, c.timeScale))}, observe ${formatDuration(toRealMs(c.observeMs, c.timeScale))} real`)
   const runId = a.runId ?? newRunId(`${c.name}-${loaded.seed}`)
+  // Swarm starts every peer task at deploy: a late peer would be there from the start.
+  if (a.runtime === 'swarm' && c.timeline.some(e => e.kind === 'join')) throw new UsageError(`scenario ${c.name} has joins, which the swarm runtime cannot hold back (it starts every peer at deploy): use --runtime local or compose`)
   return await interruptible(async (signal) => {
     const l = await launch({ runsDir: a.runsDir, runId, plan: c.network, perPeer: c.applied.perPeer, steadyShare: 0.95, deadlineMs: a.deadlineMs, bootingMax: a.bootingMax, keepOnFailure: false, rampUpMs: toRealMs(c.rampUpMs, c.timeScale), ...(a.runtime !== undefined ? { runtime: a.runtime } : {}), ...(a.restartMode !== undefined ? { restartMode: a.restartMode } : {}), ...(a.network !== undefined ? { network: a.network } : {}), signal }, progress)
     const { run, runtime, journal, network } = l
@@ -66,6 +71,10 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
       ? null
       : new CrashRestarter({ runtime, journal, rng: createRng(`${loaded.seed}/crash-restart`), delay: c.crashRestart, timeScale: c.timeScale, specFor: name => specFor(run, network, runtime, name) })
     const storms: Array<Promise<StormResult>> = []
+    const joins: Array<Promise<JoinResult>> = []
+    // Late peers (a scenario's joins) that their join has not started yet: no storm may hit them.
+    const notJoined = new Set(c.network.peers.filter(p => p.late === true).map(p => p.name))
+    const peersNowCount = (): number => peersNow(c.network.peers, name => !notJoined.has(name))
     let report: Report | undefined
     try {
       // Faults a real network carried for months must not fire while this one forms from nothing.
@@ -78,32 +87,41 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
       const tick = async (label: string): Promise<void> => {
         for (const e of await watcher.poll()) crash?.observe(e)
         await crash?.tick()
-        progress.update(`${label}: ${describe(watcher.state.summary(c.network.peers.length))}`)
+        progress.update(`${label}: ${describe(watcher.state.summary(peersNowCount()))}`)
         await sleep(TICK_MS, undefined, { signal })
       }
       const warmupEnd = Date.now() + toRealMs(c.warmupMs, c.timeScale)
       while (Date.now() < warmupEnd) await tick(`warm-up, ${formatDuration(warmupEnd - Date.now())} left`)
       if (c.armFaults === 'warmup-end') await arm()
       const t0 = Date.now()
-      // A scenario without a timeline (calm) goes straight to observation: no storm phase to mistake for one.
-      journal.event('run.phase', { phase: c.timeline.length > 0 ? 'storm' : 'observe', scenario: c.name })
+      // A scenario without storms or injections (calm, or only joins) goes straight to observation: no storm phase to mistake for one.
+      const disturbed = c.timeline.some(e => e.kind !== 'join')
+      journal.event('run.phase', { phase: disturbed ? 'storm' : 'observe', scenario: c.name })
       const end = t0 + toRealMs(c.observeMs, c.timeScale)
       const pending = [...c.timeline]
-      let observing = c.timeline.length === 0
+      let observing = !disturbed
       while (Date.now() < end) {
         while (pending.length > 0 && Date.now() - t0 >= toRealMs(pending[0]?.atMs ?? 0, c.timeScale)) {
           const entry = pending.shift()
           if (entry === undefined) break
           if (entry.kind === 'storm') {
             progress.line(`storm ${entry.storm.id} at +${formatDuration(Date.now() - t0)}`)
-            storms.push(runStorm({ run, runtime, journal, network, state: watcher.state, spec: entry.storm, seed: `${loaded.seed}/${entry.storm.id}`, timeScale: c.timeScale, progress, signal }))
+            storms.push(runStorm({ run, runtime, journal, network, state: watcher.state, spec: entry.storm, seed: `${loaded.seed}/${entry.storm.id}`, timeScale: c.timeScale, progress, notJoined, signal }))
+          } else if (entry.kind === 'join') {
+            const overMs = toRealMs(entry.overMs, c.timeScale)
+            progress.line(`join: ${entry.names.length} peers at +${formatDuration(Date.now() - t0)} over ${formatDuration(overMs)} (${entry.names[0] ?? ''}..${entry.names[entry.names.length - 1] ?? ''})`)
+            joins.push(runJoin({ runtime, journal, names: entry.names, overMs, specFor: name => specFor(run, network, runtime, name), onStarted: name => { notJoined.delete(name) }, signal }).then(r => {
+              for (const f of r.failed) progress.line(`join: ${f.name} did not start: ${f.error}`)
+              return r
+            }))
           } else {
             const names = await injectSupernodes(run, runtime, journal, entry.count, entry.slots)
             Object.assign(network.perPeer, (await readNetworkFile(run)).perPeer)
             progress.line(`injected ${names.length} dedicated supernodes with ${entry.slots} slots at +${formatDuration(Date.now() - t0)}`)
           }
         }
-        if (!observing && pending.length === 0) {
+        // Joins go on beside the observation (they end within it): only the storms are waited for.
+        if (!observing && !pending.some(e => e.kind !== 'join')) {
           await Promise.all(storms)
           observing = true
           journal.event('run.phase', { phase: 'observe', scenario: c.name })
@@ -113,7 +131,7 @@ export async function runScenario (a: RunArgs, loadedIn?: LoadedScenario): Promi
       journal.event('run.phase', { phase: 'done', scenario: c.name })
       progress.done()
     } finally {
-      await Promise.allSettled(storms)
+      await Promise.allSettled([...storms, ...joins])
       l.monitor.stop()
       await l.stopLogs()
       try {
@@ -147,7 +165,7 @@ interface RunOptions extends StartupOptions, RuntimeOption { seed?: string, runI
 
 export const runCommand = defineCommand({
   name: 'run',
-  description: 'run a scenario: up, warm-up, storms and injections, observation, report, down',
+  description: 'run a scenario: up, warm-up, storms, injections and joins, observation, report, down',
   options: cmd => {
     cmd
       .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/skype-2007.yaml')

@@ -4,6 +4,7 @@ import { resolveRun, type RunDir } from '../run/dir.ts'
 import { openRunRuntimes } from '../runtime/index.ts'
 import type { ProcessStatus } from '../runtime/runtime.ts'
 import { Watcher } from '../network/start.ts'
+import { peersNow } from '../network/plan.ts'
 import type { NetworkSummary } from '../analysis/state.ts'
 import { defineCommand } from './command.ts'
 import { runsDir } from './options.ts'
@@ -34,8 +35,8 @@ export async function status (run: RunDir): Promise<StatusResult> {
   const watcher = new Watcher(run)
   await watcher.poll()
   watcher.state.markDead(alive)
-  // Without run.json, the peers are those the logs name.
-  const summary = watcher.state.summary(meta.ok ? meta.value.peers.length : 0)
+  // Without run.json, the peers are those the logs name; with it, those not joining later and the late ones that have joined (the logs name them).
+  const summary = watcher.state.summary(meta.ok ? peersNow(meta.value.peers, name => watcher.state.peers.has(name)) : 0)
   const supernodeList = [...watcher.state.peers.values()]
     .filter(s => s.role === 'supernode' && s.phase !== 'offline')
     .map(s => ({ peer: s.peer, clients: s.clients }))

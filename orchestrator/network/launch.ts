@@ -3,7 +3,7 @@
  * network through the runtime, watched until steady. Shared by `up` and `run`.
  */
 import type { PeerConfig } from '../../node/contract/config.ts'
-import type { NetworkPlan } from './plan.ts'
+import { initialPeers, type NetworkPlan } from './plan.ts'
 import { RunDir, setCurrentRun } from '../run/dir.ts'
 import { provision } from './provision.ts'
 import { startNetwork, describe } from './start.ts'
@@ -66,7 +66,8 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
   const runtime = await openRuntime(run, kind, a.restartMode, a.network)
   // Before anything is written: a refused run leaves no folder behind.
   await runtime.checkAvailable?.()
-  progress.line(`run ${a.runId}: ${plan.peers.length} peers, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
+  const late = plan.peers.length - initialPeers(plan).length
+  progress.line(`run ${a.runId}: ${plan.peers.length - late} peers${late > 0 ? ` (${late} more join later)` : ''}, ${plan.peers.filter(p => p.bootstrap).length} bootstrap supernodes, seed ${plan.seed}`)
   await run.create()
   const provisioned = await provision(run, plan, runtime)
   const network: NetworkFile = { version: 1, plan, provisioned, perPeer: a.perPeer }
@@ -80,7 +81,7 @@ export async function launch (a: LaunchArgs, progress: Progress): Promise<Launch
     ...(runtime.networkMode !== undefined ? { network: runtime.networkMode } : {}),
     createdAt: new Date().toISOString(),
     timeScale: plan.settings.timeScale ?? 1,
-    peers: plan.peers.map(p => ({ name: p.name, bootstrap: p.bootstrap, capacityClass: p.capacityClass })),
+    peers: plan.peers.map(p => ({ name: p.name, bootstrap: p.bootstrap, capacityClass: p.capacityClass, ...(p.late === true ? { late: true } : {}) })),
     login: { name: plan.login.name, addr: provisioned.loginAddr }
   })
   const journal = openJournal(run.logFile('orchestrator'), a.runId)

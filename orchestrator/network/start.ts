@@ -2,11 +2,13 @@
  * Bringing a network up through a Runtime, and watching it become steady.
  * Order: login server, bootstrap supernodes, then every other peer, with at most
  * `bootingMax` processes booting at once (hundreds of Node processes starting
- * together would thrash a 2-core host for minutes).
+ * together would thrash a 2-core host for minutes). Peers that join later (a
+ * scenario's `joins`, `late` in the plan) are not started here, and steady state
+ * is judged on the peers that are.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProcessSpec, Runtime } from '../runtime/runtime.ts'
-import type { NetworkPlan } from './plan.ts'
+import { initialPeers, type NetworkPlan } from './plan.ts'
 import type { RunDir } from '../run/dir.ts'
 import { LogTailer } from '../logs/tail.ts'
 import type { PeerEvent } from '../../node/contract/events.ts'
@@ -65,9 +67,10 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
   const watcher = new Watcher(run)
   const deadline = t0 + opts.deadlineMs
   const started = new Set<string>()
+  const peers = initialPeers(plan)
   const check = async (): Promise<void> => {
     opts.signal?.throwIfAborted()
-    if (Date.now() > deadline) throw new NotSteadyError(`not steady after ${formatDuration(opts.deadlineMs)}: ${describe(watcher.state.summary(plan.peers.length))}`)
+    if (Date.now() > deadline) throw new NotSteadyError(`not steady after ${formatDuration(opts.deadlineMs)}: ${describe(watcher.state.summary(peers.length))}`)
     await watcher.poll()
   }
 
@@ -82,7 +85,7 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
   progress.line(`login server up (${formatDuration(Date.now() - t0)})`)
 
   // Bootstrap supernodes first: everyone else's first boot depends on them.
-  const order = [...plan.peers.filter(p => p.bootstrap), ...plan.peers.filter(p => !p.bootstrap)]
+  const order = [...peers.filter(p => p.bootstrap), ...peers.filter(p => !p.bootstrap)]
   let next = 0
   let lastDeadCheck = 0
   // A ramp spaces the non-bootstrap peers evenly, like users arriving over a morning.
@@ -105,10 +108,10 @@ export async function startNetwork (run: RunDir, runtime: Runtime, plan: Network
       const dead = (await deadProcesses(runtime, started)).filter(n => !watcher.booted.has(n))
       if (dead.length > 0) throw new RuntimeError(`${dead.length} process(es) exited before booting (${dead.slice(0, 5).join(', ')}); ${dead[0] as string}: ${await runtime.explainExit(dead[0] as string)}`)
     }
-    progress.update(`starting: spawned ${started.size - 1}/${plan.peers.length}, ${describe(watcher.state.summary(plan.peers.length))}`)
+    progress.update(`starting: spawned ${started.size - 1}/${peers.length}, ${describe(watcher.state.summary(peers.length))}`)
     await sleep(POLL_MS)
   }
-  return await waitSteady(watcher, plan.peers.length, opts.steadyShare, deadline, progress, opts.signal)
+  return await waitSteady(watcher, peers.length, opts.steadyShare, deadline, progress, opts.signal)
 }
 
 export async function waitSteady (watcher: Watcher, peers: number, share: number, deadline: number, progress: Progress, signal?: AbortSignal): Promise<NetworkSummary> {

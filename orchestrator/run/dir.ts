@@ -25,7 +25,8 @@ export const RunMeta = z.object({
   network: z.enum(['bridge', 'host']).optional(),
   createdAt: z.string(),
   timeScale: z.number(),
-  peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number() })),
+  /** Every peer of the plan; `late`: joins later in the run (a scenario's `joins`), not started by `up`. */
+  peers: z.array(z.object({ name: z.string(), bootstrap: z.boolean(), capacityClass: z.number(), late: z.boolean().optional() })),
   login: z.object({ name: z.string(), addr: z.string() })
 })
 export type RunMeta = z.infer<typeof RunMeta>

@@ -9,7 +9,8 @@
  * widens every real window; `minTimeScale` is the smallest that fits.
  */
 import type { CompiledScenario } from './compile.ts'
-import { toRealMs } from './compile.ts'
+import { toRealMs, joinStartMs } from './compile.ts'
+import { initialPeers } from '../network/plan.ts'
 import { parseTargetSpec } from '../storm/targets.ts'
 import { shapeWindowMs, describeShape } from '../storm/plan.ts'
 import { bootDelayBounds, formatBootDelay } from '../storm/boot-delay.ts'
@@ -49,13 +50,18 @@ export interface ScenarioCheck {
   name: string
   seed: string
   timeScale: number
+  /** Peers `up` starts. */
   peers: number
+  /** Peers once every join has started (peers + joiners). */
+  peakPeers: number
   bootstrap: number
   reserve: number
   /** Supernodes expected once the network is steady: the bootstrap ones, or as many as the clients need at slotsMax each. */
   supernodesExpected: number
   storms: StormCheck[]
   injections: Array<{ atS: number, count: number, slots: number }>
+  /** Real seconds: when each join starts and over how long its first boots spread; the peers joining. */
+  joins: Array<{ atS: number, count: number, overS: number, first: string, last: string }>
   /** Real seconds: start-up (at least the ramp-up, at least the boot CPU over the cores), warm-up, timeline, observation. */
   durationS: { startup: number, warmup: number, timeline: number, observe: number, total: number }
   faithful: boolean
@@ -88,17 +94,24 @@ function targetCount (spec: string, peers: number, supernodes: number): { n: num
 
 export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCheck {
   if (!(host.cores > 0 && host.restartCpuS > 0 && host.utilization > 0 && host.utilization <= 1)) throw new RangeError('checkScenario: cores, restart CPU and utilization must be positive (utilization at most 1)')
-  const peers = c.network.peers.length
+  const peers = initialPeers(c.network).length
+  const peakPeers = c.network.peers.length
   const bootstrap = c.network.peers.filter(p => p.bootstrap).length
   const slots = c.network.settings.slotsMax ?? defaultSetting('slotsMax')
-  const supernodesExpected = Math.max(bootstrap, Math.ceil((peers - bootstrap) / Math.max(1, slots)))
+  const supernodesFor = (n: number): number => Math.max(bootstrap, Math.ceil((n - bootstrap) / Math.max(1, slots)))
+  const supernodesExpected = supernodesFor(peers)
   const real = (ms: number): number => toRealMs(ms, c.timeScale) / 1000
   const budget = host.cores * host.utilization
   const storms: StormCheck[] = []
   const injections: ScenarioCheck['injections'] = []
+  const joins: ScenarioCheck['joins'] = []
+  // When each joiner starts (emulated ms): a storm can hit those that joined before it.
+  const joinStarts = c.timeline.flatMap(e => e.kind === 'join' ? e.names.map((_, k) => joinStartMs(e, k)) : [])
   for (const e of c.timeline) {
     if (e.kind === 'inject') { injections.push({ atS: real(e.atMs), count: e.count, slots: e.slots }); continue }
-    const { n, approx } = targetCount(e.storm.targets, peers, supernodesExpected)
+    if (e.kind === 'join') { joins.push({ atS: real(e.atMs), count: e.names.length, overS: real(e.overMs), first: e.names[0] ?? '', last: e.names[e.names.length - 1] ?? '' }); continue }
+    const present = peers + joinStarts.filter(at => at <= e.atMs).length
+    const { n, approx } = targetCount(e.storm.targets, present, supernodesFor(present))
     const delay = bootDelayBounds(e.storm.bootDelay)
     // Emulated ms over which the restarts' boots spread; an all-at-once storm with a fixed delay gets 1 real second.
     const spreadEmulatedMs = shapeWindowMs(e.storm.shape) + (delay.maxMs - delay.minMs)
@@ -127,7 +140,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
   }
   const bootAllS = (peers + 1) * host.restartCpuS / budget
   const startup = Math.max(real(c.rampUpMs), bootAllS)
-  const lastAt = Math.max(0, ...c.timeline.map(e => e.atMs))
+  const lastAt = Math.max(0, ...c.timeline.map(e => e.atMs + (e.kind === 'join' ? e.overMs : 0)))
   const durationS = { startup, warmup: real(c.warmupMs), timeline: real(lastAt), observe: real(c.observeMs), total: 0 }
   durationS.total = durationS.startup + durationS.warmup + durationS.timeline + durationS.observe
   const faithful = storms.every(s => s.fits)
@@ -136,11 +149,13 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
     seed: c.seed,
     timeScale: c.timeScale,
     peers,
+    peakPeers,
     bootstrap,
     reserve: c.network.reserve.length,
     supernodesExpected,
     storms,
     injections,
+    joins,
     durationS,
     faithful,
     minTimeScale: Math.max(c.timeScale, ...storms.map(s => s.minTimeScale))
@@ -157,6 +172,8 @@ export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string)
       `needs ${s1(s.cpuNeededS)} s of CPU over ${s1(s.spreadS)} s real, the host gives ${s1(s.cpuAvailableS)}: ` +
       (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`)),
     ...k.injections.map(i => `inject: at +${s1(i.atS)} s, ${i.count} dedicated supernodes of ${i.slots} slots`),
+    ...k.joins.map(j => `join: at +${s1(j.atS)} s, ${j.count} peers (${j.first}..${j.last}) over ${s1(j.overS)} s`),
+    ...(k.joins.length > 0 ? [`peak: ${k.peakPeers} peers once every join has started (${k.peers} at the start)`] : []),
     `duration: about ${Math.ceil(k.durationS.total)} s real (start-up ${Math.ceil(k.durationS.startup)} s, warm-up ${s1(k.durationS.warmup)}, timeline ${s1(k.durationS.timeline)}, observe ${s1(k.durationS.observe)})`,
     `host: ${host.cores} cores at ${Math.round(host.utilization * 100)}% for storms, ${Number(host.restartCpuS.toFixed(2))} s of CPU per restart (${runtime})`,
     k.faithful

@@ -15,6 +15,8 @@ import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type Ne
 import type { ConfigKey, PeerConfig } from '../../node/contract/config.ts'
 import { formatArmed, type ArmedSettings } from '../../node/contract/armed.ts'
 import { UsageError } from '../errors.ts'
+import { formatDuration } from '../units.ts'
+import { joinOffsetMs } from '../network/join.ts'
 import { parseTargetSpec, withFraction, formatTargetSpec } from '../storm/targets.ts'
 import { TargetSpecError } from '../storm/errors.ts'
 import type { StormSpec } from '../storm/plan.ts'
@@ -27,6 +29,8 @@ import { ConflictingModelsError, ScenarioError, type ScenarioIssue } from './err
 export type TimelineEntry =
   | { atMs: number, kind: 'storm', storm: StormSpec }
   | { atMs: number, kind: 'inject', count: number, slots: number }
+  /** Late peers of the plan (in plan order) whose first boots spread evenly over `overMs` from `atMs`. */
+  | { atMs: number, kind: 'join', names: string[], overMs: number }
 
 export interface CompiledScenario {
   name: string
@@ -46,7 +50,7 @@ export interface CompiledScenario {
   /** Emulated ms. */
   warmupMs: number
   observeMs: number
-  /** Storms and injections ordered by `atMs` (offset from the end of warm-up, emulated ms); file order on ties. */
+  /** Storms, injections and joins ordered by `atMs` (offset from the end of warm-up, emulated ms); on ties storms, then injections, then joins, each in file order. */
   timeline: TimelineEntry[]
   crashRestart?: BootDelay
   verdict?: VerdictThresholds
@@ -80,6 +84,11 @@ export function armLate (s: Pick<Scenario, 'models' | 'settings'>, applied: Appl
   return { applied: { ...applied, common, perPeer }, keys, peers: armedPeers }
 }
 
+/** When the k-th (0-based) peer of a join makes its first boot, emulated ms from the end of warm-up: evenly over `over`, the first at `at`. */
+export function joinStartMs (j: { atMs: number, overMs: number, names: readonly string[] }, k: number): number {
+  return j.atMs + joinOffsetMs(k, j.names.length, j.overMs)
+}
+
 /** Emulated to real milliseconds. */
 export function toRealMs (emulatedMs: number, timeScale: number): number {
   return Math.round(emulatedMs * timeScale)
@@ -102,6 +111,12 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
   const injected = s.injections.reduce((n, inj) => n + inj.count, 0)
   if (injected > RESERVE_MAX) throw new ScenarioError([{ path: ['injections'], message: `at most ${RESERVE_MAX} dedicated supernodes in all, got ${injected}` }])
   opts.reserve = Math.max(RESERVE_DEFAULT, injected)
+  // Peers that join later are in the plan from the start (accounts, identities), as its last ones.
+  const joining = s.joins.reduce((n, j) => n + j.count, 0)
+  if (joining > 0) {
+    opts.peers += joining
+    opts.late = joining
+  }
   let network: NetworkPlan
   try {
     network = planNetwork(opts)
@@ -138,11 +153,34 @@ export function compileScenario (s: Scenario, seed: string): CompiledScenario {
       if (!names.has(id)) issues.push({ path: ['storms', i, 'targets'], message: new TargetSpecError(id, `no such peer in a network of ${names.size}`).message })
     }
   })
+
+  // The late peers in plan order go to the joins in time order (file order on ties).
+  const late = network.peers.filter(p => p.late === true).map(p => p.name)
+  const joins = s.joins.map((j, i) => ({ j, i })).sort((a, b) => a.j.atMs - b.j.atMs)
+  const joinEntries: Array<{ index: number, entry: Extract<TimelineEntry, { kind: 'join' }> }> = []
+  let taken = 0
+  for (const { j, i } of joins) {
+    joinEntries.push({ index: i, entry: { atMs: j.atMs, kind: 'join', names: late.slice(taken, taken + j.count), overMs: j.overMs } })
+    taken += j.count
+  }
+  joinEntries.sort((a, b) => a.index - b.index)
+  // A storm that names a peer must not come before that peer joins: at its time the peer would not exist.
+  const joinsAt = new Map<string, number>()
+  for (const { entry } of joinEntries) entry.names.forEach((n, k) => joinsAt.set(n, joinStartMs(entry, k)))
+  s.storms.forEach(({ atMs, storm }, i) => {
+    const spec = parseTargetSpec(storm.targets)
+    if (spec.kind !== 'ids') return
+    for (const id of spec.ids) {
+      const at = joinsAt.get(id)
+      if (at !== undefined && at > atMs) issues.push({ path: ['storms', i, 'targets'], message: `${id} joins at ${formatDuration(at)}, after this storm (at ${formatDuration(atMs)})` })
+    }
+  })
   if (issues.length > 0) throw new ScenarioError(issues)
 
   const timeline: TimelineEntry[] = [
     ...s.storms.map(st => ({ atMs: st.atMs, kind: 'storm' as const, storm: st.storm })),
-    ...s.injections.map(inj => ({ atMs: inj.atMs, kind: 'inject' as const, count: inj.count, slots: inj.slots }))
+    ...s.injections.map(inj => ({ atMs: inj.atMs, kind: 'inject' as const, count: inj.count, slots: inj.slots })),
+    ...joinEntries.map(x => x.entry)
   ].sort((a, b) => a.atMs - b.atMs)
   const out: CompiledScenario = { name: s.name, seed, timeScale: s.timeScale, network, applied, armFaults: s.armFaults, armed: armed === null ? null : { keys: armed.keys, peers: armed.peers }, rampUpMs: s.peers.rampUpMs ?? 0, warmupMs: s.warmupMs, observeMs: s.observeMs, timeline }
   if (s.crashRestart !== undefined) out.crashRestart = s.crashRestart

@@ -22,8 +22,11 @@
  *   storms:       [{ at, expect?, ...storm fields (orchestrator/storm/spec.ts) }], at = offset from the end of
  *                 warm-up; each storm is also judged on its own (analysis/storms.ts), `expect` is its own verdict
  *   injections:   [{ at, count, slots }]: dedicated high-capacity supernodes (2010's mega-supernodes)
+ *   joins:        [{ at, count, over }]: the user population grows: `count` new peers (the last of the
+ *                 plan, provisioned up front, never bootstrap) make their first boots spread over `over`
+ *                 (default 0: at once), from `at`; the login server's capacity stays as it is
  *   observe:      length of the timeline from the end of warm-up; the verdict judges its end.
- *                 Every storm (at + window + longest boot delay) and injection must fit in it.
+ *                 Every storm (at + window + longest boot delay), injection and join (at + over) must fit in it.
  *   crashRestart: optional boot delay: users restart a crashed peer after this long
  *                 (absent: a crashed peer stays down)
  *   verdict:      optional thresholds for the analysis: recoveredShare (online back to this share
@@ -47,6 +50,7 @@ import { modelsField, MODELS, type ModelSelection } from './models.ts'
 
 export const STORMS_MAX = 20
 export const INJECTIONS_MAX = 20
+export const JOINS_MAX = 20
 export const SWEEP_VALUES_MAX = 20
 export const TRIALS_MAX = 20
 export const SWEEP_RUNS_MAX = 400
@@ -63,6 +67,8 @@ export interface ScenarioStorm {
   expect?: (typeof VERDICTS)[number]
 }
 export interface Injection { atMs: number, count: number, slots: number }
+/** `count` peers join from `atMs`, their first boots spread evenly over `overMs` (emulated ms). */
+export interface Join { atMs: number, count: number, overMs: number }
 export type LoadKey = 'peers' | ConfigKey
 export interface Sweep {
   /** Id of the storm whose share varies. */
@@ -86,6 +92,7 @@ export interface Scenario {
   observeMs: number
   storms: ScenarioStorm[]
   injections: Injection[]
+  joins: Join[]
   crashRestart?: BootDelay
   verdict?: VerdictThresholds
   expect?: (typeof VERDICTS)[number]
@@ -114,6 +121,7 @@ const raw = z.strictObject({
   warmup: durationField,
   storms: z.array(stormEntry).max(STORMS_MAX).default([]),
   injections: z.array(z.strictObject({ at: durationField, count: count(100), slots: count(100_000) })).max(INJECTIONS_MAX).default([]),
+  joins: z.array(z.strictObject({ at: durationField, count: count(PEERS_MAX), over: durationField.default(0) })).max(JOINS_MAX).default([]),
   observe: durationField.refine(ms => ms > 0, 'must be longer than 0'),
   crashRestart: bootDelayField.optional(),
   verdict: z.strictObject({ recoveredShare: shareField.optional(), metastableShare: shareField.optional(), recoveryDeadline: durationField.optional() }).optional(),
@@ -128,6 +136,7 @@ const raw = z.strictObject({
 type Raw = z.output<typeof raw>
 
 const stormId = (r: Raw, i: number): string => r.storms[i]?.id ?? `storm-${i + 1}`
+const joinCount = (r: Raw): number => r.joins.reduce((n, j) => n + j.count, 0)
 
 function crossCheck (r: Raw, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string): void => { ctx.addIssue({ code: 'custom', path, message }) }
@@ -142,6 +151,12 @@ function crossCheck (r: Raw, ctx: z.RefinementCtx): void {
     if (lastMs > r.observe) issue(['storms', i, 'at'], `the storm may last until ${formatDuration(lastMs)} (at + window + longest boot delay), after the end of observe (${formatDuration(r.observe)})`)
   })
   r.injections.forEach((inj, i) => { if (inj.at > r.observe) issue(['injections', i, 'at'], `after the end of observe (${formatDuration(r.observe)})`) })
+  r.joins.forEach((j, i) => {
+    if (j.at > r.observe) issue(['joins', i, 'at'], `after the end of observe (${formatDuration(r.observe)})`)
+    else if (j.at + j.over > r.observe) issue(['joins', i, 'over'], `the join lasts until ${formatDuration(j.at + j.over)} (at + over), after the end of observe (${formatDuration(r.observe)})`)
+  })
+  const joining = joinCount(r)
+  if (joining > 0 && r.peers.count + joining > PEERS_MAX) issue(['joins'], `${r.peers.count} peers and ${joining} joining make ${r.peers.count + joining}; at most ${PEERS_MAX} in all`)
   if (r.verdict?.recoveredShare !== undefined && r.verdict.metastableShare !== undefined && r.verdict.metastableShare > r.verdict.recoveredShare) {
     issue(['verdict', 'metastableShare'], 'must not exceed recoveredShare')
   }
@@ -170,7 +185,8 @@ function checkSweep (r: Raw, sweep: NonNullable<Raw['sweep']>, issue: (path: Pro
   const { key, values } = sweep.load
   values.forEach((v, i) => {
     if (key === 'peers') {
-      if (!Number.isInteger(v) || v < 1 || v > PEERS_MAX) issue(['sweep', 'load', 'values', i], `expected a whole number of peers 1..${PEERS_MAX}`)
+      const joining = joinCount(r)
+      if (!Number.isInteger(v) || v < 1 || v > PEERS_MAX - joining) issue(['sweep', 'load', 'values', i], `expected a whole number of peers 1..${PEERS_MAX - joining}${joining > 0 ? ` (${joining} more join)` : ''}`)
       else if (r.peers.bootstrap !== undefined && v < r.peers.bootstrap) issue(['sweep', 'load', 'values', i], `fewer peers than peers.bootstrap (${r.peers.bootstrap})`)
       return
     }
@@ -191,7 +207,8 @@ function toScenario (r: Raw): Scenario {
     warmupMs: r.warmup,
     observeMs: r.observe,
     storms: r.storms.map((st, i) => ({ atMs: st.at, storm: toStormSpec(st, stormId(r, i)), ...(st.expect !== undefined ? { expect: st.expect } : {}) })),
-    injections: r.injections.map(inj => ({ atMs: inj.at, count: inj.count, slots: inj.slots }))
+    injections: r.injections.map(inj => ({ atMs: inj.at, count: inj.count, slots: inj.slots })),
+    joins: r.joins.map(j => ({ atMs: j.at, count: j.count, overMs: j.over }))
   }
   if (r.seed !== undefined) s.seed = r.seed
   if (r.crashRestart !== undefined) s.crashRestart = r.crashRestart

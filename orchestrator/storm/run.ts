@@ -18,10 +18,16 @@ import type { Progress } from '../progress.ts'
 /** How long the engine's events are still journalled after a storm's last op. */
 const EVENTS_TAIL_MS = 1000
 
-/** Peers that can be hit: running ones, with the role their latest log line shows. */
-export function stormablePeers (state: NetworkState, running: ReadonlySet<string>): TargetPeer[] {
+/**
+ * Peers that can be hit: running ones, with the role their latest log line shows, except
+ * `notJoined`: late peers (a scenario's `joins`) whose join has not started them yet. A
+ * storm must not touch those: its stop would find nothing, and its restart would make
+ * the peer join early.
+ */
+export function stormablePeers (state: NetworkState, running: ReadonlySet<string>, notJoined: ReadonlySet<string> = new Set()): TargetPeer[] {
   const out: TargetPeer[] = []
   for (const s of state.peers.values()) {
+    if (notJoined.has(s.peer)) continue
     if (running.has(s.peer) && (s.role === 'client' || s.role === 'supernode')) out.push({ name: s.peer, role: s.role })
   }
   return out.sort((a, b) => a.name.localeCompare(b.name))
@@ -37,12 +43,14 @@ export interface StormRunArgs {
   seed: string
   timeScale: number
   progress: Progress
+  /** Late peers not started yet by their join (read when the storm is planned). */
+  notJoined?: ReadonlySet<string>
   signal?: AbortSignal
 }
 
-export async function planAgainst (a: Pick<StormRunArgs, 'runtime' | 'state' | 'spec' | 'seed'>): Promise<StormPlan> {
+export async function planAgainst (a: Pick<StormRunArgs, 'runtime' | 'state' | 'spec' | 'seed' | 'notJoined'>): Promise<StormPlan> {
   const running = await runningNames(a.runtime)
-  return planStorm(a.seed, a.spec, stormablePeers(a.state, running))
+  return planStorm(a.seed, a.spec, stormablePeers(a.state, running, a.notJoined))
 }
 
 export async function runStorm (a: StormRunArgs): Promise<StormResult> {

@@ -21,7 +21,8 @@ for (const f of shipped) {
     const l = await loadScenarioFile(join(dir, f))
     assert.equal(l.scenario.name, basename(f, '.yaml'))
     assert.equal(l.seedSource, 'file')
-    assert.equal(l.compiled.network.peers.length, l.scenario.peers.count)
+    // Everyone who will ever exist: the peers that start the network and those that join later.
+    assert.equal(l.compiled.network.peers.length, l.scenario.peers.count + l.scenario.joins.reduce((n, j) => n + j.count, 0))
     assert.equal(l.compiled.network.settings.timeScale, l.scenario.timeScale)
     // Small enough for a 2-core host, short enough to run in minutes.
     assert.ok(l.scenario.peers.count <= 60, 'peers')
