@@ -78,6 +78,8 @@ ${rows}
 
 /** The charts, drawn in the browser from the embedded JSON. Plain ES5-ish JS: no build step. */
 const CHARTS_JS = String.raw`
+// What a headless browser can read back (test/system/report-browser.test.ts): errors, and how many charts drew anything.
+window.addEventListener('error', e => { document.body.dataset.errors = (document.body.dataset.errors || '') + String(e.message) + '; '; });
 const R = JSON.parse(document.getElementById('report-data').textContent);
 const S = R.series;
 const storm = R.windows.stormS;
@@ -141,6 +143,12 @@ chart('c-peers', 'Distinct peers contacted per client per interval', [['peers/cl
 chart('c-host', 'Host CPU and load', [['CPU busy %', S.hostCpuBusy.map(v => v === null ? null : v * 100)], ['load1', S.hostLoad1, '', { yAxisID: 'y1' }]], 'CPU %', {
   scales: { x: { type: 'linear', title: { display: true, text: 'seconds since start (real)' } }, y: { min: 0, max: 100, title: { display: true, text: 'CPU busy %' } }, y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'load1' } } }
 });
+// A chart drew if its canvas has any pixel that is not transparent (Chart.js draws on load: animation is off).
+document.body.dataset.chartsDrawn = String([...document.querySelectorAll('canvas')].filter(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+  return false;
+}).length);
 `
 
 const CSS = `body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.3em}h2{font-size:1.05em;margin-top:1.2em}
