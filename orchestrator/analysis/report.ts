@@ -54,6 +54,7 @@ export interface Report {
   network: string | null
   timeScale: number
   peers: number
+  /** With several storms (a history), the last storm's own verdict (see `storms`). */
   verdict: Verdict
   reasons: string[]
   /** Real seconds from the storm's end (a calm run: the warm-up's end) to 95% of the baseline; null if never. */
@@ -139,6 +140,13 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
   const amp = amplification(series, { from: v.baseline.fromBucket, to: v.baseline.toBucket }, { from: windowFrom, to: windowTo }, windows.storm === null ? 'observe' : 'storm')
   const host = checkHost(hostSamples(events), windows.storm?.startMs ?? windows.warmupEndMs, windows.endMs, init.host)
   const runtimeLag = checkRuntimeLag(events)
+  const storms = judgeStorms(series, stormWindows(events, windows.endMs), windows, init.verdict)
+  // A history of patch days: the run ends as its last storm left it, judged against the calm
+  // before that storm (the whole-run baseline is the first warm-up's, a smaller population).
+  const last = storms.length > 1 ? storms[storms.length - 1] : undefined
+  const verdict = last === undefined ? v.verdict : last.verdict
+  const verdictReasons = last === undefined ? v.reasons : [`a history of ${storms.length} storms (${storms.map(st => `${st.id}: ${st.verdict}`).join(', ')}): the run's verdict is the last storm's`, ...last.reasons]
+  const recoveryS = last === undefined ? v.recoveryS : last.recoveryS
   return {
     version: 1,
     runId: meta.runId,
@@ -149,10 +157,10 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     network: meta.network ?? (meta.runtime === 'local' ? null : 'bridge'),
     timeScale: meta.timeScale,
     peers: meta.peers.length,
-    verdict: v.verdict,
-    reasons: [...v.reasons, host.note, ...(runtimeLag.lagged ? [runtimeLag.note] : [])],
-    recoveryS: v.recoveryS,
-    recoveryEmulatedS: v.recoveryS === null || !(meta.timeScale > 0) ? null : v.recoveryS / meta.timeScale,
+    verdict,
+    reasons: [...verdictReasons, host.note, ...(runtimeLag.lagged ? [runtimeLag.note] : [])],
+    recoveryS,
+    recoveryEmulatedS: recoveryS === null || !(meta.timeScale > 0) ? null : recoveryS / meta.timeScale,
     windows: {
       warmupS: { from: rel(windows.warmupStartMs), to: rel(windows.warmupEndMs) },
       stormS: windows.storm === null ? null : { from: rel(windows.storm.startMs), to: rel(windows.storm.endMs) },
@@ -166,7 +174,7 @@ export function analyseRun (meta: RunMeta, events: readonly PeerEvent[], init: R
     amplification: amp,
     host,
     runtimeLag,
-    storms: judgeStorms(series, stormWindows(events, windows.endMs), windows, init.verdict),
+    storms,
     faults: faultsArmed(events, series.startMs),
     counts,
     thresholds: { ...v.thresholds, busyThreshold: host.busyThreshold, saturatedShare: host.saturatedShare, bucketMs: series.bucketMs },
