@@ -138,6 +138,7 @@ chart('c-cps', 'Clients per supernode', [['median', S.clientsPerSnMedian, 'step'
 chart('c-attach', 'Attach outcomes per bucket', [['ok', S.attachOk], ['busy', S.attachBusy], ['timeout', S.attachTimeout], ['other', S.attachOther]], 'attaches');
 chart('c-login', 'Login outcomes per bucket', [['ok', S.loginOk], ['rejected', S.loginRejected], ['busy', S.loginBusy], ['timeout', S.loginTimeout], ['other', S.loginOther]], 'logins');
 chart('c-latency', 'Login latency', [['p50', S.loginP50Ms], ['p99', S.loginP99Ms]], 'ms');
+chart('c-queue', 'Login queue: longest wait of a login served', [['queue wait', S.loginQueueMs || []]], 'ms');
 chart('c-msgs', 'Messages per client per second', [['msgs/client/s', S.msgsPerClientS]], 'msgs/s');
 chart('c-peers', 'Distinct peers contacted per client per interval', [['peers/client', S.peersPerClient]], 'peers');
 chart('c-host', 'Host CPU and load', [['CPU busy %', S.hostCpuBusy.map(v => v === null ? null : v * 100)], ['load1', S.hostLoad1, '', { yAxisID: 'y1' }]], 'CPU %', {
@@ -156,7 +157,7 @@ const CSS = `body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}h1{font
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1em}.grid div{height:300px}`
 
-const CHART_IDS = ['c-online', 'c-sn', 'c-cps', 'c-attach', 'c-login', 'c-latency', 'c-msgs', 'c-peers', 'c-host']
+const CHART_IDS = ['c-online', 'c-sn', 'c-cps', 'c-attach', 'c-login', 'c-latency', 'c-queue', 'c-msgs', 'c-peers', 'c-host']
 
 /** The whole page. `chartJs` is the UMD bundle's source (loadChartJs()). */
 export function renderReportHtml (report: Report, chartJs: string): string {

@@ -53,6 +53,8 @@ export interface Series {
   loginTimeout: number[]
   loginOther: number[]
   loginP50Ms: Array<number | null>
+  /** The login server's queue, as time: the longest wait in its queue of a login it served in the bucket (login.served queueMs); null when it served none. */
+  loginQueueMs: Array<number | null>
   loginP99Ms: Array<number | null>
   /** Messages (sent + received) per client per real second, from stats deltas; null without reports. */
   msgsPerClientS: Array<number | null>
@@ -67,7 +69,7 @@ export interface Series {
   hostLoad1: Array<number | null>
 }
 
-interface Counters { msgs: number, seconds: number, peersSum: number, reports: number, latencies: number[], cpu: number[], load: number[] }
+interface Counters { msgs: number, seconds: number, peersSum: number, reports: number, latencies: number[], cpu: number[], load: number[], queueMs: number | null }
 
 /** Nearest-rank quantile of an ascending array; null when empty. */
 export function quantile (sorted: readonly number[], q: number): number | null {
@@ -123,6 +125,7 @@ function emptySeries (startMs: number, bucketMs: number): Series {
     loginTimeout: [],
     loginOther: [],
     loginP50Ms: [],
+    loginQueueMs: [],
     loginP99Ms: [],
     msgsPerClientS: [],
     peersPerClient: [],
@@ -169,7 +172,7 @@ export function buildSeries (events: readonly PeerEvent[], init: SeriesInit = {}
   const seen = new Set<string>()
   const prevStats = new Map<string, { time: number, msgs: number }>()
   let counts = Object.fromEntries(COUNTED.map(k => [k, 0])) as Record<Counted, number>
-  let c: Counters = { msgs: 0, seconds: 0, peersSum: 0, reports: 0, latencies: [], cpu: [], load: [] }
+  let c: Counters = { msgs: 0, seconds: 0, peersSum: 0, reports: 0, latencies: [], cpu: [], load: [], queueMs: null }
   let bucket = 0
 
   const close = (): void => {
@@ -184,6 +187,7 @@ export function buildSeries (events: readonly PeerEvent[], init: SeriesInit = {}
     c.latencies.sort((a, b) => a - b)
     series.loginP50Ms.push(quantile(c.latencies, 0.5))
     series.loginP99Ms.push(quantile(c.latencies, 0.99))
+    series.loginQueueMs.push(c.queueMs)
     series.msgsPerClientS.push(c.seconds > 0 ? c.msgs / c.seconds : null)
     series.peersPerClient.push(c.reports > 0 ? c.peersSum / c.reports : null)
     series.clientMsgs.push(c.msgs)
@@ -193,7 +197,7 @@ export function buildSeries (events: readonly PeerEvent[], init: SeriesInit = {}
     series.hostCpuBusy.push(mean(c.cpu))
     series.hostLoad1.push(mean(c.load))
     counts = Object.fromEntries(COUNTED.map(k => [k, 0])) as Record<Counted, number>
-    c = { msgs: 0, seconds: 0, peersSum: 0, reports: 0, latencies: [], cpu: [], load: [] }
+    c = { msgs: 0, seconds: 0, peersSum: 0, reports: 0, latencies: [], cpu: [], load: [], queueMs: null }
     bucket++
   }
 
@@ -206,6 +210,7 @@ export function buildSeries (events: readonly PeerEvent[], init: SeriesInit = {}
     const key = countedKey(e)
     if (key !== undefined) counts[key]++
     if (e.ev === 'login.ok') c.latencies.push(e.latencyMs)
+    if (e.ev === 'login.served' && (e.outcome === 'ok' || e.outcome === 'rejected')) c.queueMs = Math.max(c.queueMs ?? 0, e.queueMs)
     if (e.ev === 'host.sample') { c.cpu.push(e.cpuBusy); c.load.push(e.load1) }
     if (e.ev === 'stats' && e.role === 'client') addStats(c, prevStats, e)
     if (e.ev === 'stats') prevStats.set(`${e.peer}#${e.inc}`, { time: e.time, msgs: e.msgsSent + e.msgsRecv })

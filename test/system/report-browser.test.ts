@@ -45,7 +45,7 @@ async function load (html: string, name: string): Promise<{ chartsDrawn: number 
   return { chartsDrawn: drawn === undefined ? null : Number(drawn), errors: /data-errors="([^"]*)"/.exec(body)?.[1] ?? '' }
 }
 
-test('the report page draws all nine charts with no script error, for one storm and for a history of two', { skip, timeout: 300_000 }, async () => {
+test('the report page draws all ten charts with no script error, for one storm and for a history of two', { skip, timeout: 300_000 }, async () => {
   const fixture = await loadFixture('never-heals')
   const copy = join(dir, 'run')
   await cp(fixture.dir, copy, { recursive: true })
@@ -53,18 +53,18 @@ test('the report page draws all nine charts with no script error, for one storm 
   const chartJs = await loadChartJs()
   const one = await load(renderReportHtml(report, chartJs), 'one.html')
   assert.equal(one.errors, '')
-  assert.equal(one.chartsDrawn, 9)
+  assert.equal(one.chartsDrawn, 10)
   const first = report.storms[0]
   assert.ok(first !== undefined)
   const two = { ...report, storms: [first, { ...first, id: 's2', verdict: 'recovered' as const, stormS: { from: first.stormS.from + 40, to: first.stormS.to + 40 } }] }
   const history = await load(renderReportHtml(two, chartJs), 'two.html')
   assert.equal(history.errors, '')
-  assert.equal(history.chartsDrawn, 9)
+  assert.equal(history.chartsDrawn, 10)
 })
 
 test('a page whose chart library is broken is caught: errors recorded, no chart drawn', { skip, timeout: 300_000 }, async () => {
   const report = await buildReport((await loadFixture('calm')).dir)
   const broken = await load(renderReportHtml(report, 'throw new Error("no chart library")'), 'broken.html')
   assert.match(broken.errors, /Chart is not defined|no chart library/)
-  assert.notEqual(broken.chartsDrawn, 9)
+  assert.notEqual(broken.chartsDrawn, 10)
 })

@@ -55,7 +55,7 @@ test('report.html is self-contained and carries the chart data and the storm win
     assert.deepEqual(embedded.windows.stormS, report.windows.stormS)
     assert.match(html, /METASTABLE/)
     assert.match(html, /fx-never-1/)
-    for (const id of ['c-online', 'c-sn', 'c-cps', 'c-attach', 'c-login', 'c-latency', 'c-msgs', 'c-peers', 'c-host']) assert.match(html, new RegExp(`id="${id}"`))
+    for (const id of ['c-online', 'c-sn', 'c-cps', 'c-attach', 'c-login', 'c-latency', 'c-queue', 'c-msgs', 'c-peers', 'c-host']) assert.match(html, new RegExp(`id="${id}"`))
   })
 })
 

@@ -101,6 +101,15 @@ test('login latency quantiles, outcomes and host samples per bucket', () => {
   assert.equal(bucketIndex(s, T0 + 2600), 2)
 })
 
+test('the login queue per bucket: the longest wait of a login the server served, busy and dropped answers aside', () => {
+  const served = (ms: number, outcome: EventPayloads['login.served']['outcome'], queueMs: number): PeerEvent => ev(ms, 'login', 1, 'login', 'login.served', { account: 'a', outcome, queueMs, cpuUs: 1 })
+  const s = buildSeries([
+    ev(0, 'orchestrator', 1, 'orchestrator', 'run.phase', { phase: 'warmup', scenario: 'x' }),
+    served(1100, 'ok', 300), served(1200, 'rejected', 4200), served(1300, 'busy', 0), served(2100, 'dropped', 0), served(3100, 'ok', 0)
+  ])
+  assert.deepEqual(s.loginQueueMs, [null, 4200, null, 0])
+})
+
 test('quantile is nearest-rank and empty input has none', () => {
   assert.equal(quantile([], 0.5), null)
   assert.equal(quantile([7], 0.99), 7)

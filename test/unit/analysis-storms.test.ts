@@ -19,7 +19,7 @@ function series (online: number[]): Series {
   return {
     startMs: T0, bucketMs: 1000, t: online.map((_, i) => i + 1), online, attaching: zeros(), supernodes: online.map(o => Math.round(o / 10)),
     clientsPerSnMedian: zeros(), clientsPerSnMax: zeros(), attachOk: zeros(), attachBusy: zeros(), attachTimeout: zeros(), attachOther: zeros(),
-    loginOk: zeros(), loginRejected: zeros(), loginBusy: zeros(), loginTimeout: zeros(), loginOther: zeros(), loginP50Ms: nulls(), loginP99Ms: nulls(),
+    loginOk: zeros(), loginRejected: zeros(), loginBusy: zeros(), loginTimeout: zeros(), loginOther: zeros(), loginP50Ms: nulls(), loginP99Ms: nulls(), loginQueueMs: nulls(),
     msgsPerClientS: nulls(), peersPerClient: nulls(), clientMsgs: zeros(), clientStatsS: zeros(), clientPeersSum: zeros(), clientReports: zeros(), hostCpuBusy: nulls(), hostLoad1: nulls()
   }
 }

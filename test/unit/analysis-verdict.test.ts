@@ -12,7 +12,7 @@ function onlineSeries (online: number[], bucketMs = 1000): Series {
   return {
     startMs: 0, bucketMs, t: online.map((_, i) => ((i + 1) * bucketMs) / 1000), online, attaching: zeros, supernodes: online.map(() => 3),
     clientsPerSnMedian: zeros, clientsPerSnMax: zeros, attachOk: zeros, attachBusy: zeros, attachTimeout: zeros, attachOther: zeros,
-    loginOk: zeros, loginRejected: zeros, loginBusy: zeros, loginTimeout: zeros, loginOther: zeros, loginP50Ms: nulls, loginP99Ms: nulls,
+    loginOk: zeros, loginRejected: zeros, loginBusy: zeros, loginTimeout: zeros, loginOther: zeros, loginP50Ms: nulls, loginP99Ms: nulls, loginQueueMs: nulls,
     msgsPerClientS: nulls, peersPerClient: nulls, clientMsgs: zeros, clientStatsS: zeros, clientPeersSum: zeros, clientReports: zeros,
     hostCpuBusy: nulls, hostLoad1: nulls
   }
