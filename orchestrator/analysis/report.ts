@@ -210,7 +210,7 @@ export function formatSummary (report: Report): string {
     `verdict: ${report.verdict.toUpperCase()}`,
     ...report.reasons.map(r => `  - ${r}`),
     ...(report.storms.length > 1 ? report.storms.map(st => `  storm ${st.id}: ${st.verdict}, recovery ${st.recoveryS === null ? 'never' : `${num(st.recoveryS)} s`}, baseline ${num(st.baselineOnline)} online, end ${num(st.endOnline)}; signalling ${times(st.amplification.signalling.meanRatio)}, peers contacted ${times(st.amplification.peersContacted.meanRatio)}`) : []),
-    ...(report.faults === null ? [] : [`faults armed at ${num(report.faults.armedS)} s (${report.faults.when}): ${report.faults.keys.join(', ')}; ${report.faults.peersArmed} of ${report.faults.peers} peers confirmed`]),
+    ...(report.faults === null ? [] : [`faults armed at ${num(report.faults.armedS)} s (${report.faults.when}): ${report.faults.keys.join(', ')}; ${report.faults.peersArmed} peers confirmed (${report.faults.peers} planned; injected supernodes arm at their boot)`]),
     `recovery: ${report.recoveryS === null ? 'never' : `${num(report.recoveryS)} s real (${num(report.recoveryEmulatedS)} s emulated)`}`,
     `baseline: ${num(report.baseline.online)} peers online of ${report.peers}, ${num(report.baseline.supernodes)} supernodes`,
     `amplification (${a.window} window ${num(a.windowS.from, 0)}..${num(a.windowS.to, 0)} s vs baseline ${num(a.baselineS.from, 0)}..${num(a.baselineS.to, 0)} s):`,
