@@ -40,14 +40,14 @@ export class FaultArming {
     return true
   }
 
-  /** Once running: log an arming done at boot, or poll for the file and arm when it appears. */
-  start (log: EventLog, armedAtBoot: boolean): void {
+  /** Once running: log an arming done at boot (armIfDue), or poll for the file and arm when it appears. */
+  start (log: EventLog): void {
     const keys = Object.keys(this.armed)
-    if (armedAtBoot) {
+    if (this.done) {
       log.event('faults.armed', { keys, atBoot: true })
       return
     }
-    if (this.idle || this.done) return
+    if (this.idle) return
     this.timer = setInterval(() => {
       if (!this.armIfDue()) return
       this.stop()

@@ -105,7 +105,7 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   const issuer = config.role === 'peer' ? loginIssuer(config.loginAddr) : undefined
   // Faults armed late: PATCHDAY_ARMED is checked here (exit 2 naming it); armed at once if the arm file exists already.
   const arming = new FaultArming(config)
-  const armedAtBoot = arming.armIfDue()
+  arming.armIfDue()
   // Every state file is checked before the first log line: a corrupt one exits 2 with one line (StateFileError).
   const accounts = config.role === 'login' ? await loadAccounts(config) : null
   const { inc, privateKey, credentials } = await loadState(config)
@@ -158,6 +158,6 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
   roleOf = () => peer.role
   await peer.start()
   log.event('boot', { pid: process.pid, addr, capacityClass: config.capacityClass, bootstrap: config.bootstrap, hostCacheSize: cache.size, firstBoot, cpuUs: cpuUsedUs() })
-  arming.start(log, armedAtBoot)
+  arming.start(log)
   return { log, node, addr, guard, peer, stop: async () => { arming.stop(); await peer.stop(); await node.stop(); log.flush() } }
 }

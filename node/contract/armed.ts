@@ -13,7 +13,7 @@
  * in step). Anything else is refused, naming the variable.
  */
 import { ConfigError } from './errors.ts'
-import { parseSetting, envName, type ConfigKey, type PeerConfig } from './config.ts'
+import { checkSettingsAgree, parseSetting, envName, type ConfigKey, type PeerConfig } from './config.ts'
 
 export const ARMED_VARIABLE = 'PATCHDAY_ARMED'
 export const ARM_FILE_VARIABLE = 'PATCHDAY_ARM_FILE'
@@ -58,11 +58,14 @@ export function parseArmed (raw: string): ArmedSettings {
   return out as ArmedSettings
 }
 
-/** `config` with `armed` over it must still be consistent (the checks of parseConfig that involve armable keys). */
-export function checkArmed (config: Pick<PeerConfig, 'retryBaseMs' | 'retryCapMs'>, armed: ArmedSettings): void {
-  const base = armed.retryBaseMs ?? config.retryBaseMs
-  const cap = armed.retryCapMs ?? config.retryCapMs
-  if (base > cap) throw new ConfigError(ARMED_VARIABLE, JSON.stringify(armed), `armed PATCHDAY_RETRY_BASE_MS ${base} must not exceed PATCHDAY_RETRY_CAP_MS ${cap}`)
+/** `config` with `armed` over it must pass parseConfig's checks between settings; else a ConfigError naming PATCHDAY_ARMED. */
+export function checkArmed (config: PeerConfig, armed: ArmedSettings): void {
+  try {
+    checkSettingsAgree({ ...config, ...armed })
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    throw new ConfigError(ARMED_VARIABLE, JSON.stringify(armed), `once armed, ${err.message}`)
+  }
 }
 
 /** The orchestrator's side: PATCHDAY_ARMED's value for these settings. */

@@ -296,13 +296,22 @@ export function parseConfig (env: Record<string, string | undefined>, host: Host
   }
   if (config.role === 'peer' && config.loginAddr === '') throw new ConfigError('PATCHDAY_LOGIN_ADDR', '', 'is required for role peer')
   if (config.role === 'login' && config.accountsFile === '' && config.labSecret === '') throw new ConfigError('PATCHDAY_ACCOUNTS_FILE', '', 'is required for role login (or PATCHDAY_LAB_SECRET, for derived accounts)')
+  checkSettingsAgree(config)
+  return config
+}
+
+/**
+ * The checks between settings (not wiring): throws ConfigError naming the first variable that
+ * disagrees with another. parseConfig runs it; so does arming (node/contract/armed.ts), on the
+ * settings a peer will switch to.
+ */
+export function checkSettingsAgree (config: PeerConfig): void {
   if (config.retryBaseMs > config.retryCapMs) throw new ConfigError('PATCHDAY_RETRY_BASE_MS', String(config.retryBaseMs), 'must not exceed PATCHDAY_RETRY_CAP_MS')
   if (config.electLoadLow > config.electLoadHigh) throw new ConfigError('PATCHDAY_ELECT_LOAD_LOW', String(config.electLoadLow), 'must not exceed PATCHDAY_ELECT_LOAD_HIGH')
   const idleMin = connIdleMinMs(config)
   if (config.connIdleTimeoutMs > 0 && config.connIdleTimeoutMs < idleMin) {
     throw new ConfigError('PATCHDAY_CONN_IDLE_TIMEOUT_MS', String(config.connIdleTimeoutMs), `must be 0 or at least ${idleMin} (PATCHDAY_ATTACH_TIMEOUT_MS + PATCHDAY_LOGIN_TIMEOUT_MS, and twice PATCHDAY_HEARTBEAT_INTERVAL_MS and PATCHDAY_SN_EXCHANGE_INTERVAL_MS)`)
   }
-  return config
 }
 
 /**
