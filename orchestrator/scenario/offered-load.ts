@@ -89,7 +89,7 @@ const fmt = (x: number): string => Number(x.toPrecision(4)).toString()
 export function serviceMsForOfferedLoad (d: LoginDemand, rho: number): number {
   if (!(Number.isFinite(rho) && rho > 0)) throw new OfferedLoadError('value', rho, `offered load must be a number above 0, got ${rho}`)
   const arrivals = arrivalRatePerS(d)
-  if (arrivals === null || !(arrivals > 0)) throw new OfferedLoadError('ramp-up', rho, 'an offered load needs peers.rampUp above 0: the arrival rate is peers.count / rampUp')
+  if (arrivals === null || !(arrivals > 0)) throw new OfferedLoadError('ramp-up', rho, 'an offered load needs a ramp-up above 0: the arrival rate is peers.count / rampUp')
   const concurrency = setting(d, 'loginConcurrencyMax')
   // concurrency x 1000 / serviceMs = λ / ρ
   const exact = concurrency * 1000 * rho / arrivals

@@ -226,7 +226,7 @@ function checkOfferedLoad (r: Raw, values: readonly number[], issue: (path: Prop
       if (!(err instanceof OfferedLoadError)) throw err
       // Without a ramp-up no value can be realised: say it once, where it is missing.
       if (err.problem === 'ramp-up') {
-        if (!rampUpSaid) issue(['peers', 'rampUp'], `required by the sweep's offeredLoad axis: ${err.message}`)
+        if (!rampUpSaid) issue(['peers', 'rampUp'], `required above 0 by the sweep's offeredLoad axis: the arrival rate is peers.count / rampUp`)
         rampUpSaid = true
         return
       }
