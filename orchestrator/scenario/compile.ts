@@ -230,15 +230,16 @@ export function sweepCell (s: Scenario, seed: string, share: number, load: numbe
   if (sweep === undefined) throw new Error(`scenario ${s.name} has no sweep`)
   const cellSeed = `${seed}-t${trial + 1}`
   const { sweep: _drop, ...rest } = s
+  const set = loadSettings(s, sweep.load.key, load)
   const scenario: Scenario = {
     ...rest,
     seed: cellSeed,
     storms: s.storms.map(st => st.storm.id !== sweep.storm
       ? st
       : { ...st, storm: { ...st.storm, targets: formatTargetSpec(withFraction(parseTargetSpec(st.storm.targets), share)) } }),
-    ...loadCell(s, sweep.load.key, load)
+    peers: sweep.load.key === 'peers' ? { ...s.peers, count: load } : s.peers,
+    settings: { ...s.settings, ...set }
   }
-  const set = loadSettings(s, sweep.load.key, load)
   const label = `share=${share} ${sweep.load.key}=${load}${sweep.load.key === OFFERED_LOAD ? ` (${formatSettings(set)})` : ''} trial=${trial + 1}`
   return { shareIndex, loadIndex, trial, stormShare: share, load, seed: cellSeed, label, scenario }
 }
@@ -252,14 +253,6 @@ export function loadSettings (s: Pick<Scenario, 'peers' | 'settings'>, key: Load
   if (key === 'peers') return {}
   if (key === OFFERED_LOAD) return { loginServiceMs: serviceMsForOfferedLoad(demandOf(s), load) }
   return { [key]: load }
-}
-
-/** The scenario's peers and settings at one load value. */
-function loadCell (s: Pick<Scenario, 'peers' | 'settings'>, key: LoadKey, load: number): Pick<Scenario, 'peers' | 'settings'> {
-  return {
-    peers: key === 'peers' ? { ...s.peers, count: load } : s.peers,
-    settings: { ...s.settings, ...loadSettings(s, key, load) }
-  }
 }
 
 /** `loginServiceMs=2000` */
