@@ -54,7 +54,7 @@ import { bootDelayBounds, type BootDelay } from '../storm/boot-delay.ts'
 import { parseTargetSpec } from '../storm/targets.ts'
 import { settingsField, settingProblem } from './settings.ts'
 import { modelsField, modelKeys, MODELS, MODEL_NAMES, type ModelSelection } from './models.ts'
-import { CAPACITY_KEYS, OFFERED_LOAD, OfferedLoadError, serviceMsForOfferedLoad, type LoginDemand } from './offered-load.ts'
+import { CAPACITY_KEYS, OFFERED_LOAD, OfferedLoadError, arrivalRatePerS, serviceMsForOfferedLoad, type LoginDemand } from './offered-load.ts'
 
 export const STORMS_MAX = 20
 export const INJECTIONS_MAX = 20
@@ -216,7 +216,8 @@ function checkOfferedLoad (r: Raw, values: readonly number[], issue: (path: Prop
   }
   if (owned) return
   const demand: LoginDemand = { peers: r.peers.count, rampUpMs: r.peers.rampUp ?? 0, settings: r.settings }
-  let rampUpSaid = false
+  // Without a ramp-up no value can be realised: said once, where it is missing.
+  if (arrivalRatePerS(demand) === null) issue(['peers', 'rampUp'], 'required above 0 by the sweep\'s offeredLoad axis: the arrival rate is peers.count / rampUp')
   values.forEach((v, i) => {
     try {
       const ms = serviceMsForOfferedLoad(demand, v)
@@ -224,13 +225,7 @@ function checkOfferedLoad (r: Raw, values: readonly number[], issue: (path: Prop
       if (why !== null) issue(['sweep', 'load', 'values', i], `offered load ${v} needs loginServiceMs ${ms}: ${why}`)
     } catch (err) {
       if (!(err instanceof OfferedLoadError)) throw err
-      // Without a ramp-up no value can be realised: say it once, where it is missing.
-      if (err.problem === 'ramp-up') {
-        if (!rampUpSaid) issue(['peers', 'rampUp'], `required above 0 by the sweep's offeredLoad axis: the arrival rate is peers.count / rampUp`)
-        rampUpSaid = true
-        return
-      }
-      issue(['sweep', 'load', 'values', i], err.message)
+      if (err.problem !== 'ramp-up') issue(['sweep', 'load', 'values', i], err.message)
     }
   })
 }

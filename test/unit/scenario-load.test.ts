@@ -226,6 +226,8 @@ test('an offeredLoad axis: values above 0, a ramp-up, a rate limit that does not
   refused(withOfferedLoad([0.5, 0]), 'sweep.load.values[1]')
   refused(withOfferedLoad([-1]), 'sweep.load.values[0]')
   refused(d => { withOfferedLoad([0.5, 1])(d); delete (d.peers as Record<string, unknown>).rampUp }, 'peers.rampUp')
+  // Said even when every value is wrong too.
+  refused(d => { withOfferedLoad([0])(d); delete (d.peers as Record<string, unknown>).rampUp }, 'peers.rampUp')
   // 0.25 needs 2 logins/s, above a rate limit of 1/s.
   refused(d => { withOfferedLoad([0.5, 0.25])(d); (d.settings as Record<string, unknown>).loginRatePerS = 1 }, 'sweep.load.values[1]')
   // 50000 needs 100 000 000 ms per login: longer than a setting may be.
