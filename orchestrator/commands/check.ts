@@ -2,11 +2,14 @@
  * `patchday check <scenario>`: validate a scenario and print its plan without
  * starting anything, and say whether this host can run it faithfully (its
  * storms' restarts against the cores), with the smallest timeScale that fits.
+ * A sweep's plan follows: its shares and load values, what each value sets in its
+ * cells and the offered load it puts on the login server.
  */
 import type { Command } from 'commander'
 import { availableParallelism } from 'node:os'
 import { loadScenarioFile } from '../scenario/load.ts'
 import { checkScenario, formatCheck, type HostCosts } from '../scenario/check.ts'
+import { planSweep, formatSweepPlan } from '../sweep/plan.ts'
 import { checkRestartMode } from '../runtime/index.ts'
 import type { NetworkMode, RestartMode, RuntimeKind } from '../runtime/runtime.ts'
 import { UsageError } from '../errors.ts'
@@ -60,6 +63,9 @@ export const checkCommand = defineCommand({
       utilization: STORM_UTILIZATION
     }
     const k = checkScenario(loaded.compiled, host)
-    process.stdout.write(o.json === true ? JSON.stringify({ ...k, host, runtime, restartMode: mode, ...(network !== undefined ? { network } : {}) }, null, 2) + '\n' : formatCheck(k, host, `${runtime}, ${mode} restarts${network === 'host' ? ', host network' : ''}`) + '\n')
+    const sweep = planSweep(loaded.scenario, loaded.seed)
+    process.stdout.write(o.json === true
+      ? JSON.stringify({ ...k, host, runtime, restartMode: mode, ...(network !== undefined ? { network } : {}), ...(sweep !== null ? { sweep } : {}) }, null, 2) + '\n'
+      : formatCheck(k, host, `${runtime}, ${mode} restarts${network === 'host' ? ', host network' : ''}`) + '\n' + (sweep !== null ? formatSweepPlan(sweep) + '\n' : ''))
   }
 })

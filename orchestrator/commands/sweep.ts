@@ -20,6 +20,7 @@ import { writeJsonAtomic } from '../run/dir.ts'
 import { executeSweep, type CellOutcome, type CellRunner, type SweepResult } from '../sweep/execute.ts'
 import type { Scenario } from '../scenario/schema.ts'
 import { formatSweepTable, renderSweepHtml } from '../sweep/render.ts'
+import { loadAxisLabel } from '../sweep/axis.ts'
 import { defineCommand } from './command.ts'
 import { runsDir, startupOptions, withStartupOptions, type StartupOptions } from './options.ts'
 
@@ -89,7 +90,7 @@ export async function sweep (a: SweepArgs, runner?: CellRunner): Promise<{ dir: 
   await mkdir(dir, { recursive: true })
   const progress = new Progress()
   const grid = expandSweep(s, loaded.seed).slice(0, a.limit).length
-  progress.line(`sweep ${s.name} (${id}): ${grid} runs (storm share x ${s.sweep.load.key}, ${s.sweep.trials} trials)${a.adaptive !== undefined ? `, then refining the storm share to ${a.adaptive.resolution} (at most ${a.adaptive.maxRuns} more runs)` : ''}, seed ${loaded.seed}`)
+  progress.line(`sweep ${s.name} (${id}): ${grid} runs (storm share x ${loadAxisLabel(s.sweep.load.key)}, ${s.sweep.trials} trials)${a.adaptive !== undefined ? `, then refining the storm share to ${a.adaptive.resolution} (at most ${a.adaptive.maxRuns} more runs)` : ''}, seed ${loaded.seed}`)
   const save = async (r: SweepResult): Promise<void> => { await writeJsonAtomic(join(dir, RESULT_FILE), r) }
   const result = await executeSweep({
     scenario: s,

@@ -15,6 +15,7 @@ import { parseTargetSpec } from '../storm/targets.ts'
 import { shapeWindowMs, describeShape } from '../storm/plan.ts'
 import { bootDelayBounds, formatBootDelay } from '../storm/boot-delay.ts'
 import { defaultSetting } from '../../node/contract/config.ts'
+import { arrivalRatePerS, loginCapacityPerS, type LoginDemand } from './offered-load.ts'
 
 export interface HostCosts {
   cores: number
@@ -58,6 +59,8 @@ export interface ScenarioCheck {
   reserve: number
   /** Supernodes expected once the network is steady: the bootstrap ones, or as many as the clients need at slotsMax each. */
   supernodesExpected: number
+  /** The users' logins during the ramp-up against the login server (offered-load.ts); null without a ramp-up. */
+  login: { arrivalsPerS: number, capacityPerS: number, offeredLoad: number, rampUpS: number } | null
   storms: StormCheck[]
   injections: Array<{ atS: number, count: number, slots: number }>
   /** Real seconds: when each join starts and over how long its first boots spread; the peers joining. */
@@ -101,6 +104,10 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
   const supernodesFor = (n: number): number => Math.max(bootstrap, Math.ceil((n - bootstrap) / Math.max(1, slots)))
   const supernodesExpected = supernodesFor(peers)
   const real = (ms: number): number => toRealMs(ms, c.timeScale) / 1000
+  const demand: LoginDemand = { peers, rampUpMs: c.rampUpMs, settings: c.network.settings }
+  const arrivalsPerS = arrivalRatePerS(demand)
+  const capacityPerS = loginCapacityPerS(demand)
+  const login = arrivalsPerS === null ? null : { arrivalsPerS, capacityPerS, offeredLoad: arrivalsPerS / capacityPerS, rampUpS: c.rampUpMs / 1000 }
   const budget = host.cores * host.utilization
   const storms: StormCheck[] = []
   const injections: ScenarioCheck['injections'] = []
@@ -153,6 +160,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
     bootstrap,
     reserve: c.network.reserve.length,
     supernodesExpected,
+    login,
     storms,
     injections,
     joins,
@@ -163,11 +171,13 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
 }
 
 const s1 = (x: number): string => x.toFixed(1)
+const num = (x: number): string => Number(x.toPrecision(3)).toString()
 
 export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string): string {
   const lines = [
     `scenario ${k.name}: seed ${k.seed}, timeScale ${k.timeScale} (real seconds per emulated second)`,
     `network: ${k.peers} peers (${k.bootstrap} bootstrap supernodes, about ${k.supernodesExpected} supernodes when steady), ${k.reserve} dedicated supernodes in reserve`,
+    ...(k.login === null ? [] : [`login: ${k.peers} peers arrive over ${num(k.login.rampUpS)} s emulated (${num(k.login.arrivalsPerS)}/s) against a login capacity of ${num(k.login.capacityPerS)}/s: offered load ${num(k.login.offeredLoad)}`]),
     ...k.storms.map(s => `storm ${s.id}: at +${s1(s.atS)} s, ${s.approx ? 'about ' : ''}${s.restarts} restarts (${s.targets}), ${s.shape} emulated, boot delay ${s.bootDelay}; ` +
       `needs ${s1(s.cpuNeededS)} s of CPU over ${s1(s.spreadS)} s real, the host gives ${s1(s.cpuAvailableS)}: ` +
       (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`)),

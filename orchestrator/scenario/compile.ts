@@ -10,6 +10,8 @@
  * (common random numbers): within a trial the network and the shuffles are the
  * same in every cell, so a larger storm share hits a superset of the peers a
  * smaller one hits, and the boundary between outcomes is not blurred by chance.
+ * A load value sets peers.count, a setting, or (`offeredLoad`) the loginServiceMs that
+ * makes the users' arrivals that share of the login capacity (offered-load.ts).
  */
 import { planNetwork, RESERVE_DEFAULT, RESERVE_MAX, type NetworkOptions, type NetworkPlan } from '../network/plan.ts'
 import type { ConfigKey, PeerConfig } from '../../node/contract/config.ts'
@@ -23,7 +25,8 @@ import type { StormSpec } from '../storm/plan.ts'
 import type { BootDelay } from '../storm/boot-delay.ts'
 import { applyModels, settingsForPeer, modelKeys, MODEL_NAMES, MODELS, type AppliedModels } from './models.ts'
 import { crossFieldProblem } from './settings.ts'
-import type { ArmFaults, Scenario, VerdictThresholds } from './schema.ts'
+import type { ArmFaults, LoadKey, Scenario, VerdictThresholds } from './schema.ts'
+import { OFFERED_LOAD, demandOf, serviceMsForOfferedLoad } from './offered-load.ts'
 import { ConflictingModelsError, ScenarioError, type ScenarioIssue } from './errors.ts'
 
 export type TimelineEntry =
@@ -198,7 +201,7 @@ export interface SweepCell {
   load: number
   /** `<seed>-t<trial + 1>`. */
   seed: string
-  /** `share=0.3 peers=50 trial=2` */
+  /** `share=0.3 peers=50 trial=2`; an offered load names the service time that realises it: `share=0.3 offeredLoad=1 (loginServiceMs=2000) trial=2` */
   label: string
   /** The cell as a plain scenario (no sweep), with its seed. */
   scenario: Scenario
@@ -227,6 +230,7 @@ export function sweepCell (s: Scenario, seed: string, share: number, load: numbe
   if (sweep === undefined) throw new Error(`scenario ${s.name} has no sweep`)
   const cellSeed = `${seed}-t${trial + 1}`
   const { sweep: _drop, ...rest } = s
+  const set = loadSettings(s, sweep.load.key, load)
   const scenario: Scenario = {
     ...rest,
     seed: cellSeed,
@@ -234,8 +238,24 @@ export function sweepCell (s: Scenario, seed: string, share: number, load: numbe
       ? st
       : { ...st, storm: { ...st.storm, targets: formatTargetSpec(withFraction(parseTargetSpec(st.storm.targets), share)) } }),
     peers: sweep.load.key === 'peers' ? { ...s.peers, count: load } : s.peers,
-    settings: sweep.load.key === 'peers' ? s.settings : { ...s.settings, [sweep.load.key]: load }
+    settings: { ...s.settings, ...set }
   }
-  const label = `share=${share} ${sweep.load.key}=${load} trial=${trial + 1}`
+  const label = `share=${share} ${sweep.load.key}=${load}${sweep.load.key === OFFERED_LOAD ? ` (${formatSettings(set)})` : ''} trial=${trial + 1}`
   return { shareIndex, loadIndex, trial, stormShare: share, load, seed: cellSeed, label, scenario }
+}
+
+/**
+ * The settings a load value sets: {} for `peers`; for `offeredLoad`, the loginServiceMs that
+ * realises it (offered-load.ts; throws OfferedLoadError for a value the schema would refuse);
+ * else the setting itself.
+ */
+export function loadSettings (s: Pick<Scenario, 'peers' | 'settings'>, key: LoadKey, load: number): Partial<PeerConfig> {
+  if (key === 'peers') return {}
+  if (key === OFFERED_LOAD) return { loginServiceMs: serviceMsForOfferedLoad(demandOf(s), load) }
+  return { [key]: load }
+}
+
+/** `loginServiceMs=2000` */
+export function formatSettings (settings: Partial<PeerConfig>): string {
+  return Object.entries(settings).map(([k, v]) => `${k}=${String(v)}`).join(' ')
 }

@@ -33,8 +33,15 @@
  *                 of pre-storm), metastableShare (below it at the end: metastable), recoveryDeadline
  *   expect:       optional: the verdict the scenario is meant to get (recovered | degraded | metastable)
  *   sweep:        optional: { storm, stormShare: [x...], load: { key, values }, trials }: the storm's
- *                 share of peers x a load axis (`peers` for peers.count, or a setting key such as
- *                 loginRatePerS), `trials` runs per cell
+ *                 share of peers x a load axis (`peers` for peers.count, a setting key such as
+ *                 loginRatePerS, or `offeredLoad`), `trials` runs per cell.
+ *                 `offeredLoad` (values > 0, e.g. 0.25..2): the users' arrival rate during the ramp-up
+ *                 (peers.count / rampUp) over the login server's capacity (min(loginConcurrencyMax x 1000 /
+ *                 loginServiceMs, loginRatePerS)); each cell sets loginServiceMs to realise its value and keeps
+ *                 the peers and the ramp-up, so the storm's burst meets a proportionally smaller or larger
+ *                 login server too (offered-load.ts). It needs a rampUp; the rate limit must not bind at any
+ *                 value; a model may not set the login capacity's settings; the scenario's own loginServiceMs
+ *                 is replaced in every cell.
  */
 import { z } from 'zod'
 import { PEERS_MAX } from '../network/plan.ts'
@@ -46,7 +53,8 @@ import { shapeWindowMs, type StormSpec } from '../storm/plan.ts'
 import { bootDelayBounds, type BootDelay } from '../storm/boot-delay.ts'
 import { parseTargetSpec } from '../storm/targets.ts'
 import { settingsField, settingProblem } from './settings.ts'
-import { modelsField, MODELS, type ModelSelection } from './models.ts'
+import { modelsField, modelKeys, MODELS, MODEL_NAMES, type ModelSelection } from './models.ts'
+import { CAPACITY_KEYS, OFFERED_LOAD, OfferedLoadError, arrivalRatePerS, serviceMsForOfferedLoad, type LoginDemand } from './offered-load.ts'
 
 export const STORMS_MAX = 20
 export const INJECTIONS_MAX = 20
@@ -69,7 +77,8 @@ export interface ScenarioStorm {
 export interface Injection { atMs: number, count: number, slots: number }
 /** `count` peers join from `atMs`, their first boots spread evenly over `overMs` (emulated ms). */
 export interface Join { atMs: number, count: number, overMs: number }
-export type LoadKey = 'peers' | ConfigKey
+/** `peers`: peers.count; `offeredLoad`: arrivals over login capacity, realised by loginServiceMs (offered-load.ts); else a setting. */
+export type LoadKey = 'peers' | typeof OFFERED_LOAD | ConfigKey
 export interface Sweep {
   /** Id of the storm whose share varies. */
   storm: string
@@ -183,6 +192,7 @@ function checkSweep (r: Raw, sweep: NonNullable<Raw['sweep']>, issue: (path: Pro
   const cells = sweep.stormShare.length * sweep.load.values.length * sweep.trials
   if (cells > SWEEP_RUNS_MAX) issue(['sweep', 'trials'], `${cells} runs in all; at most ${SWEEP_RUNS_MAX}`)
   const { key, values } = sweep.load
+  if (key === OFFERED_LOAD) { checkOfferedLoad(r, values, issue); return }
   values.forEach((v, i) => {
     if (key === 'peers') {
       const joining = joinCount(r)
@@ -192,6 +202,31 @@ function checkSweep (r: Raw, sweep: NonNullable<Raw['sweep']>, issue: (path: Pro
     }
     const why = settingProblem(key, v)
     if (why !== null) issue(why.startsWith('not a') || why.startsWith('set by') ? ['sweep', 'load', 'key'] : ['sweep', 'load', 'values', i], why)
+  })
+}
+
+/** An offeredLoad axis: each value must give a valid loginServiceMs, with the login capacity the scenario's own. */
+function checkOfferedLoad (r: Raw, values: readonly number[], issue: (path: PropertyKey[], message: string) => void): void {
+  let owned = false
+  for (const m of MODEL_NAMES) {
+    const k = r.models[m] === undefined ? undefined : modelKeys(m).find(k => CAPACITY_KEYS.includes(k))
+    if (k === undefined) continue
+    owned = true
+    issue(['models', m], `sets ${k}, part of the login capacity that the sweep's offeredLoad axis sets through loginServiceMs: not both`)
+  }
+  if (owned) return
+  const demand: LoginDemand = { peers: r.peers.count, rampUpMs: r.peers.rampUp ?? 0, settings: r.settings }
+  // Without a ramp-up no value can be realised: said once, where it is missing.
+  if (arrivalRatePerS(demand) === null) issue(['peers', 'rampUp'], 'required above 0 by the sweep\'s offeredLoad axis: the arrival rate is peers.count / rampUp')
+  values.forEach((v, i) => {
+    try {
+      const ms = serviceMsForOfferedLoad(demand, v)
+      const why = settingProblem('loginServiceMs', ms)
+      if (why !== null) issue(['sweep', 'load', 'values', i], `offered load ${v} needs loginServiceMs ${ms}: ${why}`)
+    } catch (err) {
+      if (!(err instanceof OfferedLoadError)) throw err
+      if (err.problem !== 'ramp-up') issue(['sweep', 'load', 'values', i], err.message)
+    }
   })
 }
 

@@ -11,6 +11,7 @@ import { expandSweep, sweepCell, type SweepCell } from '../scenario/compile.ts'
 import { formatDuration } from '../units.ts'
 import { cellStats, type TrialOutcome, type TrialRow } from './stats.ts'
 import { refineBoundary } from './refine.ts'
+import { loadAxisLabel } from './axis.ts'
 
 export interface SweepResultRow extends TrialRow {
   stormShare: number
@@ -32,6 +33,8 @@ export interface SweepResult {
   name: string
   seed: string
   loadKey: string
+  /** What the load axis is, for people (axis.ts): `offered load (arrivals / login capacity)` for offeredLoad, else the key. */
+  loadLabel: string
   /** The grid's shares and those the refinement added, ascending. */
   stormShares: number[]
   loads: number[]
@@ -70,9 +73,10 @@ export async function executeSweep (a: ExecuteArgs): Promise<SweepResult> {
   const sweep = a.scenario.sweep
   if (sweep === undefined) throw new Error(`scenario ${a.scenario.name} has no sweep`)
   const now = a.now ?? Date.now
+  const loadLabel = loadAxisLabel(sweep.load.key)
   const result: SweepResult = a.previous !== undefined
-    ? { ...a.previous, rows: [...a.previous.rows], stormShares: [...a.previous.stormShares] }
-    : { name: a.scenario.name, seed: a.seed, loadKey: sweep.load.key, stormShares: [...sweep.stormShares].sort((x, y) => x - y), loads: sweep.load.values, trials: sweep.trials, rows: [] }
+    ? { ...a.previous, loadLabel, rows: [...a.previous.rows], stormShares: [...a.previous.stormShares] }
+    : { name: a.scenario.name, seed: a.seed, loadKey: sweep.load.key, loadLabel, stormShares: [...sweep.stormShares].sort((x, y) => x - y), loads: sweep.load.values, trials: sweep.trials, rows: [] }
   if (a.adaptive !== undefined) result.adaptive = { ...a.adaptive, boundaries: [] }
   const done = new Map(result.rows.filter(r => r.verdict !== 'error').map(r => [key(r.stormShare, r.load, r.trial - 1), r]))
   const grid = expandSweep(a.scenario, a.seed).slice(0, a.limit)

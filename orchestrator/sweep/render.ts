@@ -30,7 +30,7 @@ export function formatBoundaries (r: SweepResult): string[] {
 }
 
 export function formatSweepTable (r: SweepResult): string {
-  const head = [`storm share \\ ${r.loadKey}`, ...r.loads.map(String)]
+  const head = [`storm share \\ ${r.loadLabel}`, ...r.loads.map(String)]
   const lines = [head.join('\t')]
   for (const share of sharesRun(r)) {
     lines.push([String(share), ...r.loads.map(l => {
@@ -66,11 +66,11 @@ export function renderSweepHtml (r: SweepResult): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>patchday sweep ${esc(r.name)}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px 10px}</style></head><body>
 <h1>Sweep ${esc(r.name)}</h1><p>seed ${esc(r.seed)}, ${r.trials} trial(s) per cell. Each cell: the share of its trials that ended metastable, among those whose network formed, with its 95% interval (Wilson); below it, runs per outcome (R recovered, D degraded, M metastable, N never formed before the storm, E error). Colour: green 0%, amber 50%, red 100%; grey: no trial formed.</p>
-<h2>Phase diagram: storm share (rows) x ${esc(r.loadKey)} (columns)</h2>
-<table><tr><th>share \\ ${esc(r.loadKey)}</th>${r.loads.map(l => `<th>${l}</th>`).join('')}</tr>
+<h2>Phase diagram: storm share (rows) x ${esc(r.loadLabel)} (columns)</h2>
+<table><tr><th>share \\ ${esc(r.loadLabel)}</th>${r.loads.map(l => `<th>${l}</th>`).join('')}</tr>
 ${rowsHtml}</table>
 ${boundaries.length > 0 ? `<h2>Boundary (adaptive, resolution ${r.adaptive?.resolution ?? ''})</h2><ul>${boundaries.map(b => `<li>${esc(b)}</li>`).join('')}</ul>` : ''}
-<h2>Runs</h2><table><tr><th>storm share</th><th>${esc(r.loadKey)}</th><th>trial</th><th>outcome</th><th>recovery s</th><th>host saturated</th><th>evidence</th><th>run</th></tr>
+<h2>Runs</h2><table><tr><th>storm share</th><th>${esc(r.loadLabel)}</th><th>trial</th><th>outcome</th><th>recovery s</th><th>host saturated</th><th>evidence</th><th>run</th></tr>
 ${detail}</table></body></html>
 `
 }

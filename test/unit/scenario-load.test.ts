@@ -5,7 +5,8 @@ import { join, dirname, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { loadScenarioFile, parseScenario } from '../../orchestrator/scenario/load.ts'
-import { expandSweep } from '../../orchestrator/scenario/compile.ts'
+import { expandSweep, sweepCell } from '../../orchestrator/scenario/compile.ts'
+import { demandOf, offeredLoadOf } from '../../orchestrator/scenario/offered-load.ts'
 import type { ScenarioIssue } from '../../orchestrator/scenario/errors.ts'
 import { formatPath } from '../../orchestrator/storm/fields.ts'
 
@@ -189,6 +190,52 @@ test('sweeps: the storm, the load key and its values are checked', () => {
   refused(d => { d.sweep = { ...sweep, stormShare: [1.5] } }, 'sweep.stormShare[0]')
   refused(d => { d.sweep = { ...sweep, load: { key: 'pendingSlotDeadlineMs', values: [1000] } } }, 'settings.pendingSlotDeadlineMs')
   refused(d => { storm(d).targets = 'p-001'; d.sweep = sweep }, 'storms[0].targets')
+})
+
+/** 20 users over 40 s: 0.5 arrivals/s, against one login at a time. */
+const withOfferedLoad = (values: unknown[]) => (d: Record<string, unknown>): void => {
+  (d.peers as Record<string, unknown>).rampUp = '40s'
+  d.settings = { ...(d.settings as object), loginConcurrencyMax: 1, loginServiceMs: 1000, loginRatePerS: 100 }
+  d.sweep = { stormShare: [0.1, 0.5], load: { key: 'offeredLoad', values }, trials: 2 }
+}
+
+test('an offeredLoad axis: each cell sets the loginServiceMs that makes arrivals that share of the login capacity', () => {
+  const d = base()
+  withOfferedLoad([0.25, 1, 2])(d)
+  const l = parseScenario(stringify(d))
+  assert.equal(l.scenario.sweep?.load.key, 'offeredLoad')
+  assert.equal(offeredLoadOf(demandOf(l.scenario)), 0.5, 'the scenario itself: 0.5/s against 1/s')
+  const cells = expandSweep(l.scenario, l.seed)
+  assert.equal(cells.length, 2 * 3 * 2)
+  for (const c of cells) {
+    // The scenario's own loginServiceMs (1000) is replaced; peers and ramp-up stay.
+    assert.equal(c.scenario.settings.loginServiceMs, { 0.25: 500, 1: 2000, 2: 4000 }[c.load])
+    assert.equal(offeredLoadOf(demandOf(c.scenario)), c.load)
+    assert.deepEqual(c.scenario.peers, l.scenario.peers)
+    assert.equal((c.scenario.settings as Record<string, unknown>).offeredLoad, undefined, 'not a setting')
+    assert.ok(c.label.includes(`loginServiceMs=${c.scenario.settings.loginServiceMs}`), c.label)
+  }
+  // Off the grid (adaptive refinement): the same rule.
+  const off = sweepCell(l.scenario, l.seed, 0.3, 1, 0)
+  assert.equal(off.scenario.settings.loginServiceMs, 2000)
+  assert.equal(off.scenario.storms[0]?.storm.targets, 'fraction:0.3')
+})
+
+test('an offeredLoad axis: values above 0, a ramp-up, a rate limit that does not bind, a valid service time', () => {
+  assert.doesNotThrow(() => { const d = base(); withOfferedLoad([0.5])(d); parseScenario(stringify(d)) })
+  refused(withOfferedLoad([0.5, 0]), 'sweep.load.values[1]')
+  refused(withOfferedLoad([-1]), 'sweep.load.values[0]')
+  refused(d => { withOfferedLoad([0.5, 1])(d); delete (d.peers as Record<string, unknown>).rampUp }, 'peers.rampUp')
+  // Said even when every value is wrong too.
+  refused(d => { withOfferedLoad([0])(d); delete (d.peers as Record<string, unknown>).rampUp }, 'peers.rampUp')
+  // 0.25 needs 2 logins/s, above a rate limit of 1/s.
+  refused(d => { withOfferedLoad([0.5, 0.25])(d); (d.settings as Record<string, unknown>).loginRatePerS = 1 }, 'sweep.load.values[1]')
+  // 50000 needs 100 000 000 ms per login: longer than a setting may be.
+  refused(withOfferedLoad([50_000]), 'sweep.load.values[0]')
+  // The schema's message names the value and what it would need.
+  const d = base()
+  withOfferedLoad([50_000])(d)
+  assert.match(issuesOf(d).find(i => i.where === 'sweep.load.values[0]')?.message ?? '', /loginServiceMs 100000000/)
 })
 
 test('YAML syntax errors and duplicate keys give a line', () => {

@@ -101,6 +101,7 @@ test('an adaptive sweep locates the boundary to within 5 points of storm share a
     progress: quiet
   })
   assert.equal(r.adaptive?.boundaries.length, 2)
+  assert.equal(r.loadLabel, 'peers', 'sweep.json names the axis')
   for (const b of r.adaptive?.boundaries ?? []) {
     assert.equal(b.resolved, true, b.why)
     assert.ok(b.below !== null && b.above !== null)

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { cellLabel, formatSweepTable, renderSweepHtml } from '../../orchestrator/sweep/render.ts'
 import type { SweepResult, SweepResultRow } from '../../orchestrator/sweep/execute.ts'
+import { loadAxisLabel } from '../../orchestrator/sweep/axis.ts'
 
 const row = (stormShare: number, load: number, trial: number, verdict: SweepResultRow['verdict']): SweepResultRow =>
   ({ stormShare, load, trial, seed: `s-t${trial}`, runId: `r-${stormShare}-${load}-${trial}`, verdict, recoveryS: verdict === 'recovered' ? 3 : null, hostSaturated: false })
@@ -10,6 +11,7 @@ const result: SweepResult = {
   name: 'sweep-test',
   seed: 's',
   loadKey: 'peers',
+  loadLabel: 'peers',
   stormShares: [0.1, 0.7],
   loads: [30, 50],
   trials: 2,
@@ -52,4 +54,17 @@ test('the phase diagram is a heat map of the metastable share and lists every ru
   assert.match(html, /background:rgb\(198,40,40\)[^>]*title="trial 1: metastable r-0\.7-50-1/)
   for (const r of result.rows) assert.ok(html.includes(r.runId), r.runId)
   assert.doesNotMatch(html, /<script/)
+})
+
+test('an offered-load sweep names its axis as arrivals over login capacity, in the table and the diagram', () => {
+  assert.equal(loadAxisLabel('peers'), 'peers')
+  assert.equal(loadAxisLabel('loginQueueMax'), 'loginQueueMax')
+  const label = loadAxisLabel('offeredLoad')
+  assert.match(label, /offered load/)
+  assert.match(label, /login capacity/)
+  const r: SweepResult = { ...result, loadKey: 'offeredLoad', loadLabel: label, loads: [0.5, 1], rows: [row(0.1, 0.5, 1, 'recovered'), row(0.7, 1, 1, 'metastable')] }
+  assert.equal(formatSweepTable(r).split('\n')[0]?.split('\t')[0], `storm share \\ ${label}`)
+  const html = renderSweepHtml(r)
+  assert.ok(html.includes(`storm share (rows) x ${label} (columns)`))
+  assert.ok(!html.includes('offeredLoad'), 'the key is not what a reader sees')
 })
