@@ -6,7 +6,7 @@ import { arrivalRatePerS, demandOf, loginCapacityPerS, offeredLoadOf, serviceMsF
 import { defaultSetting } from '../../node/contract/config.ts'
 import { ROOT } from '../helpers/cli.ts'
 
-/** skype-2007's login server: one login at a time, 1 s each; 50 users over 100 s. */
+/** A skype-2007-like login server: one login at a time, 1 s each; 50 users over 100 s. */
 const skype: LoginDemand = { peers: 50, rampUpMs: 100_000, settings: { loginConcurrencyMax: 1, loginServiceMs: 1000, loginRatePerS: 100 } }
 
 const refused = (d: LoginDemand, rho: number, problem: OfferedLoadProblem): void => {
@@ -14,12 +14,13 @@ const refused = (d: LoginDemand, rho: number, problem: OfferedLoadProblem): void
     err.name === 'OfferedLoadError' && err.problem === problem && Object.is(err.offeredLoad, rho), `${rho}: ${problem}`)
 }
 
-test('skype-2007 offers half its login capacity: 0.5 arrivals/s against 1 login/s', async () => {
+test('skype-2007 offers 0.625 of its login capacity: 0.5 arrivals/s against 0.8 login/s', async () => {
   const s = (await loadScenarioFile(join(ROOT, 'scenarios/skype-2007.yaml'))).scenario
   const d = demandOf(s)
   assert.equal(arrivalRatePerS(d), 0.5)
-  assert.equal(loginCapacityPerS(d), 1)
-  assert.equal(offeredLoadOf(d), 0.5)
+  assert.equal(loginCapacityPerS(d), 0.8)
+  assert.equal(offeredLoadOf(d), 0.625)
+  assert.equal(serviceMsForOfferedLoad(d, 0.625), 1250, 'its own load keeps its own server')
 })
 
 test('the capacity is the lower of service and rate limit, with the defaults for settings not given', () => {
