@@ -47,7 +47,7 @@ test('a peers sweep\'s plan: each size with the offered load it brings', async (
     assert.equal(x.peers, x.value)
     // The same login server over the same ramp-up: the offered load grows with the peers.
     assert.equal(x.capacityPerS, 0.8)
-    assert.ok(Math.abs(x.offeredLoad - x.value * 1000 / (l.scenario.peers.rampUpMs ?? 0) / 0.8) < 1e-9, `${x.offeredLoad}`)
+    assert.ok(x.offeredLoad !== null && Math.abs(x.offeredLoad - x.value * 1000 / (l.scenario.peers.rampUpMs ?? 0) / 0.8) < 1e-9, `${x.offeredLoad}`)
   }
   assert.match(formatSweepPlan(p), /^ {2}peers=30: peers\.count=30; offered load 0\.375 /m)
   assert.equal(planSweep((await loadScenarioFile(join(ROOT, 'scenarios/calm.yaml'))).scenario, 'x'), null)
