@@ -45,6 +45,22 @@ export interface StormCheck {
   fits: boolean
   /** The smallest timeScale at which this storm fits (the scenario's own when it fits). */
   minTimeScale: number
+  /**
+   * Every restarted peer logs in again: its logins per emulated second over the spread of its
+   * boots (window plus the boot delays' spread), against the login capacity (offered-load.ts).
+   * A burst load above 1 builds a login queue for as long as the burst lasts: at its end about
+   * (logins/s - capacity) x spread logins wait, that many over the capacity in seconds, against
+   * the clients' patience (loginTimeoutMs). A wait past the patience serves clients who have
+   * left, the sustaining effect of a metastable failure. The queue holds at most loginQueueMax
+   * (`queueOverflow`): the rest are answered busy at once, or held unanswered until their clients give up.
+   */
+  loginsPerS: number
+  burstLoad: number
+  loginQueuePeak: number
+  /** Past loginQueueMax, how the rest are refused (loginOverflow); null when the queue holds them all. */
+  queueOverflow: 'busy' | 'timeout' | null
+  loginWaitS: number
+  patienceS: number
 }
 
 export interface ScenarioCheck {
@@ -59,6 +75,8 @@ export interface ScenarioCheck {
   reserve: number
   /** Supernodes expected once the network is steady: the bootstrap ones, or as many as the clients need at slotsMax each. */
   supernodesExpected: number
+  /** Logins per emulated second the login server serves (offered-load.ts). */
+  loginCapacityPerS: number
   /** The users' logins during the ramp-up against the login server (offered-load.ts); null without a ramp-up. */
   login: { arrivalsPerS: number, capacityPerS: number, offeredLoad: number, rampUpS: number } | null
   storms: StormCheck[]
@@ -109,6 +127,9 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
   const capacityPerS = loginCapacityPerS(demand)
   const login = arrivalsPerS === null ? null : { arrivalsPerS, capacityPerS, offeredLoad: arrivalsPerS / capacityPerS, rampUpS: c.rampUpMs / 1000 }
   const budget = host.cores * host.utilization
+  const patienceS = (c.network.settings.loginTimeoutMs ?? defaultSetting('loginTimeoutMs')) / 1000
+  const queueMax = c.network.settings.loginQueueMax ?? defaultSetting('loginQueueMax')
+  const overflow = c.network.settings.loginOverflow ?? defaultSetting('loginOverflow')
   const storms: StormCheck[] = []
   const injections: ScenarioCheck['injections'] = []
   const joins: ScenarioCheck['joins'] = []
@@ -129,6 +150,11 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
     const fits = lateS <= allowedLateS(spreadS)
     // The real spread grows with timeScale: the smallest spread that is on time, as a scale.
     const minTimeScale = fits ? c.timeScale : roundUp(minSpreadS(cpuNeededS / budget) / Math.max(1e-9, spreadEmulatedMs / 1000))
+    // An all-at-once storm with a fixed delay: its logins arrive within one emulated second.
+    const burstS = Math.max(1, spreadEmulatedMs / 1000)
+    const loginsPerS = n / burstS
+    const queueWanted = Math.max(0, (loginsPerS - capacityPerS) * burstS)
+    const loginQueuePeak = Math.min(queueWanted, queueMax)
     storms.push({
       id: e.storm.id,
       atS: real(e.atMs),
@@ -142,7 +168,13 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
       cpuAvailableS,
       lateS,
       fits,
-      minTimeScale
+      minTimeScale,
+      loginsPerS,
+      burstLoad: loginsPerS / capacityPerS,
+      loginQueuePeak,
+      queueOverflow: queueWanted > queueMax ? overflow : null,
+      loginWaitS: loginQueuePeak / capacityPerS,
+      patienceS
     })
   }
   const bootAllS = (peers + 1) * host.restartCpuS / budget
@@ -160,6 +192,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
     bootstrap,
     reserve: c.network.reserve.length,
     supernodesExpected,
+    loginCapacityPerS: capacityPerS,
     login,
     storms,
     injections,
@@ -180,7 +213,9 @@ export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string)
     ...(k.login === null ? [] : [`login: ${k.peers} peers arrive over ${num(k.login.rampUpS)} s emulated (${num(k.login.arrivalsPerS)}/s) against a login capacity of ${num(k.login.capacityPerS)}/s: offered load ${num(k.login.offeredLoad)}`]),
     ...k.storms.map(s => `storm ${s.id}: at +${s1(s.atS)} s, ${s.approx ? 'about ' : ''}${s.restarts} restarts (${s.targets}), ${s.shape} emulated, boot delay ${s.bootDelay}; ` +
       `needs ${s1(s.cpuNeededS)} s of CPU over ${s1(s.spreadS)} s real, the host gives ${s1(s.cpuAvailableS)}: ` +
-      (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`)),
+      (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`) +
+      `\n  its logins: about ${num(s.loginsPerS)}/s emulated against a login capacity of ${num(k.loginCapacityPerS)}/s: burst load ${num(s.burstLoad)}` +
+      (s.loginQueuePeak < 1 ? '' : `; about ${Math.round(s.loginQueuePeak)} queued at its end${s.queueOverflow === null ? '' : s.queueOverflow === 'busy' ? ' (loginQueueMax; the rest are answered busy)' : ' (loginQueueMax; the rest are held unanswered)'}, ${num(s.loginWaitS)} s of waiting against the clients' ${num(s.patienceS)} s`)),
     ...k.injections.map(i => `inject: at +${s1(i.atS)} s, ${i.count} dedicated supernodes of ${i.slots} slots`),
     ...k.joins.map(j => `join: at +${s1(j.atS)} s, ${j.count} peers (${j.first}..${j.last}) over ${s1(j.overS)} s`),
     ...(k.joins.length > 0 ? [`peak: ${k.peakPeers} peers once every join has started (${k.peers} at the start)`] : []),

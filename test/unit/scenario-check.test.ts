@@ -8,7 +8,7 @@ import { readdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseScenario } from '../../orchestrator/scenario/load.ts'
-import { checkScenario, type HostCosts } from '../../orchestrator/scenario/check.ts'
+import { checkScenario, formatCheck, type HostCosts } from '../../orchestrator/scenario/check.ts'
 import { cliSync, ROOT } from '../helpers/cli.ts'
 
 const storm = (targets: string, window: string, bootDelay: string, timeScale = 1, peers = 100): string => `name: t
@@ -56,6 +56,32 @@ test('the plan: restarts per storm, supernodes expected, injections and the dura
   assert.equal(k.durationS.warmup, 15)
   assert.equal(k.durationS.observe, 60)
   assert.equal(k.durationS.timeline, 45)
+})
+
+test('each storm\'s logins against the login capacity: restarts over the spread of their boots (emulated)', () => {
+  // The defaults' login server; a scenario's own one below.
+  const text = storm('fraction:0.4', '10s', '1s..3s', 0.5).replace('settings: { slotsMax: 10 }', 'settings: { slotsMax: 10, loginConcurrencyMax: 1, loginServiceMs: 1250, loginRatePerS: 100 }')
+  const k = checkScenario(parseScenario(text).compiled, host)
+  assert.equal(k.loginCapacityPerS, 0.8)
+  const a = k.storms[0]
+  // 40 restarts over 10 s + 2 s of boot-delay spread: 3.33/s against 0.8/s. The timeScale does not matter: both are emulated.
+  assert.ok(a !== undefined && Math.abs(a.loginsPerS - 40 / 12) < 1e-9, `${a?.loginsPerS}`)
+  assert.ok(Math.abs((a?.burstLoad ?? 0) - 40 / 12 / 0.8) < 1e-9)
+  // A fixed boot delay and a 20 s window: 5 supernodes over 20 s.
+  assert.ok(Math.abs((k.storms[1]?.loginsPerS ?? 0) - 5 / 20) < 1e-9)
+  // At the burst's end (40 - 0.8 x 12) = 30.4 logins queue: 38 s of waiting against the default 5 s... of this scenario's clients.
+  assert.ok(Math.abs((a?.loginQueuePeak ?? 0) - (40 - 0.8 * 12)) < 1e-9)
+  assert.ok(Math.abs((a?.loginWaitS ?? 0) - (40 - 0.8 * 12) / 0.8) < 1e-9)
+  assert.equal(k.storms[1]?.loginQueuePeak, 0, 'a slow storm queues nothing')
+  const out = formatCheck(k, host, 'local')
+  assert.match(out, new RegExp(`^ {2}its logins: about 3\\.33/s emulated against a login capacity of 0\\.8/s: burst load 4\\.17; about 30 queued at its end, 38 s of waiting against the clients' ${(a?.patienceS ?? 0)} s$`, 'm'))
+  assert.match(out, /^ {2}its logins: about 0\.25\/s emulated against a login capacity of 0\.8\/s: burst load 0\.313$/m)
+  // Admission control: the queue holds 3, the rest are answered busy, and the wait stays within the patience.
+  const capped = checkScenario(parseScenario(text.replace('loginRatePerS: 100 }', 'loginRatePerS: 100, loginQueueMax: 3, loginOverflow: busy }')).compiled, host).storms[0]
+  assert.equal(capped?.loginQueuePeak, 3)
+  assert.equal(capped?.queueOverflow, 'busy')
+  assert.equal(capped?.loginWaitS, 3 / 0.8)
+  assert.equal(a?.queueOverflow, null, 'the default queue (32) holds 30')
 })
 
 test('a storm whose restarts need more CPU than its window gives runs late; the smallest timeScale that fits makes it fit', () => {
