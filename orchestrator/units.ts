@@ -16,6 +16,11 @@ export function formatDuration (ms: number): string {
   return `${(ms / 60_000).toFixed(1)}m`
 }
 
+/** A rate or ratio for people: `digits` significant digits, no trailing zeros (0.625, 1.46, 19.7). */
+export function formatSignificant (x: number, digits = 3): string {
+  return Number(x.toPrecision(digits)).toString()
+}
+
 export function parseShare (text: string, what = 'share'): number {
   const n = Number(text)
   if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${what}: expected a number from 0 to 1, got ${JSON.stringify(text)}`)

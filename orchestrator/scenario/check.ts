@@ -16,6 +16,7 @@ import { shapeWindowMs, describeShape } from '../storm/plan.ts'
 import { bootDelayBounds, formatBootDelay } from '../storm/boot-delay.ts'
 import { defaultSetting } from '../../node/contract/config.ts'
 import { arrivalRatePerS, loginCapacityPerS, type LoginDemand } from './offered-load.ts'
+import { formatSignificant as num } from '../units.ts'
 
 export interface HostCosts {
   cores: number
@@ -204,7 +205,6 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
 }
 
 const s1 = (x: number): string => x.toFixed(1)
-const num = (x: number): string => Number(x.toPrecision(3)).toString()
 
 export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string): string {
   const lines = [

@@ -20,6 +20,7 @@
  */
 import { defaultSetting, type ConfigKey, type PeerConfig } from '../../node/contract/config.ts'
 import type { Scenario } from './schema.ts'
+import { formatSignificant } from '../units.ts'
 
 /** The sweep's load key. */
 export const OFFERED_LOAD = 'offeredLoad'
@@ -79,7 +80,7 @@ export function offeredLoadOf (d: LoginDemand): number | null {
   return arrivals === null ? null : arrivals / loginCapacityPerS(d)
 }
 
-const fmt = (x: number): string => Number(x.toPrecision(4)).toString()
+const fmt = (x: number): string => formatSignificant(x, 4)
 
 /**
  * The loginServiceMs that makes the offered load `rho`, keeping peers, ramp-up, concurrency

@@ -9,6 +9,7 @@ import type { LoadKey, Scenario } from '../scenario/schema.ts'
 import { formatSettings, loadSettings, sweepCell } from '../scenario/compile.ts'
 import { arrivalRatePerS, demandOf, loginCapacityPerS, offeredLoadOf } from '../scenario/offered-load.ts'
 import { loadAxisLabel } from './axis.ts'
+import { formatSignificant as num } from '../units.ts'
 
 export interface LoadPlan {
   value: number
@@ -54,7 +55,6 @@ export function planSweep (s: Scenario, seed: string): SweepPlan | null {
   }
 }
 
-const num = (x: number): string => Number(x.toPrecision(3)).toString()
 
 export function formatSweepPlan (p: SweepPlan): string {
   const head = `sweep: storm ${p.storm} at shares ${p.stormShares.join(', ')} x ${p.loadLabel} ${p.loads.map(l => l.value).join(', ')}; ` +
