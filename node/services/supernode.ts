@@ -304,7 +304,8 @@ export class Supernode {
     if (now - this.windowStart < OVERLOAD_WINDOW_MS / 2) return
     const load = this.windowRequests / elapsedS / this.s.snRequestRatePerS
     if (load > this.s.snOverloadThreshold) {
-      this.c.log.event('sn.overload', { load: Math.round(load * 100) / 100, threshold: this.s.snOverloadThreshold, clients: this.activeCount() })
+      // Rounded up, so that the logged load stays above the threshold it crossed (2.004 is not logged as 2).
+      this.c.log.event('sn.overload', { load: Math.ceil(load * 100) / 100, threshold: this.s.snOverloadThreshold, clients: this.activeCount() })
       this.windowRequests = 0
       this.windowStart = now
       this.c.onOverload?.(load)
