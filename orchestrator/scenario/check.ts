@@ -61,7 +61,6 @@ export interface StormCheck {
   /** Past loginQueueMax, how the rest are refused (loginOverflow); null when the queue holds them all. */
   queueOverflow: 'busy' | 'timeout' | null
   loginWaitS: number
-  patienceS: number
 }
 
 export interface ScenarioCheck {
@@ -76,10 +75,10 @@ export interface ScenarioCheck {
   reserve: number
   /** Supernodes expected once the network is steady: the bootstrap ones, or as many as the clients need at slotsMax each. */
   supernodesExpected: number
-  /** Logins per emulated second the login server serves (offered-load.ts). */
-  loginCapacityPerS: number
+  /** Logins per emulated second the login server serves (offered-load.ts), and how long a client waits for one. */
+  loginServer: { capacityPerS: number, patienceS: number }
   /** The users' logins during the ramp-up against the login server (offered-load.ts); null without a ramp-up. */
-  login: { arrivalsPerS: number, capacityPerS: number, offeredLoad: number, rampUpS: number } | null
+  login: { arrivalsPerS: number, offeredLoad: number, rampUpS: number } | null
   storms: StormCheck[]
   injections: Array<{ atS: number, count: number, slots: number }>
   /** Real seconds: when each join starts and over how long its first boots spread; the peers joining. */
@@ -126,7 +125,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
   const demand: LoginDemand = { peers, rampUpMs: c.rampUpMs, settings: c.network.settings }
   const arrivalsPerS = arrivalRatePerS(demand)
   const capacityPerS = loginCapacityPerS(demand)
-  const login = arrivalsPerS === null ? null : { arrivalsPerS, capacityPerS, offeredLoad: arrivalsPerS / capacityPerS, rampUpS: c.rampUpMs / 1000 }
+  const login = arrivalsPerS === null ? null : { arrivalsPerS, offeredLoad: arrivalsPerS / capacityPerS, rampUpS: c.rampUpMs / 1000 }
   const budget = host.cores * host.utilization
   const patienceS = (c.network.settings.loginTimeoutMs ?? defaultSetting('loginTimeoutMs')) / 1000
   const queueMax = c.network.settings.loginQueueMax ?? defaultSetting('loginQueueMax')
@@ -174,8 +173,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
       burstLoad: loginsPerS / capacityPerS,
       loginQueuePeak,
       queueOverflow: queueWanted > queueMax ? overflow : null,
-      loginWaitS: loginQueuePeak / capacityPerS,
-      patienceS
+      loginWaitS: loginQueuePeak / capacityPerS
     })
   }
   const bootAllS = (peers + 1) * host.restartCpuS / budget
@@ -193,7 +191,7 @@ export function checkScenario (c: CompiledScenario, host: HostCosts): ScenarioCh
     bootstrap,
     reserve: c.network.reserve.length,
     supernodesExpected,
-    loginCapacityPerS: capacityPerS,
+    loginServer: { capacityPerS, patienceS },
     login,
     storms,
     injections,
@@ -210,12 +208,12 @@ export function formatCheck (k: ScenarioCheck, host: HostCosts, runtime: string)
   const lines = [
     `scenario ${k.name}: seed ${k.seed}, timeScale ${k.timeScale} (real seconds per emulated second)`,
     `network: ${k.peers} peers (${k.bootstrap} bootstrap supernodes, about ${k.supernodesExpected} supernodes when steady), ${k.reserve} dedicated supernodes in reserve`,
-    ...(k.login === null ? [] : [`login: ${k.peers} peers arrive over ${num(k.login.rampUpS)} s emulated (${num(k.login.arrivalsPerS)}/s) against a login capacity of ${num(k.login.capacityPerS)}/s: offered load ${num(k.login.offeredLoad)}`]),
+    ...(k.login === null ? [] : [`login: ${k.peers} peers arrive over ${num(k.login.rampUpS)} s emulated (${num(k.login.arrivalsPerS)}/s) against a login capacity of ${num(k.loginServer.capacityPerS)}/s: offered load ${num(k.login.offeredLoad)}`]),
     ...k.storms.map(s => `storm ${s.id}: at +${s1(s.atS)} s, ${s.approx ? 'about ' : ''}${s.restarts} restarts (${s.targets}), ${s.shape} emulated, boot delay ${s.bootDelay}; ` +
       `needs ${s1(s.cpuNeededS)} s of CPU over ${s1(s.spreadS)} s real, the host gives ${s1(s.cpuAvailableS)}: ` +
       (s.lateS === 0 ? 'on time' : `boots end about ${s1(s.lateS)} s behind the plan${s.fits ? ' (within the report\'s runtime-lag tolerance)' : ` (runs late; on time at timeScale >= ${s.minTimeScale.toFixed(2)})`}`) +
-      `\n  its logins: about ${num(s.loginsPerS)}/s emulated against a login capacity of ${num(k.loginCapacityPerS)}/s: burst load ${num(s.burstLoad)}` +
-      (s.loginQueuePeak < 1 ? '' : `; about ${Math.round(s.loginQueuePeak)} queued at its end${s.queueOverflow === null ? '' : s.queueOverflow === 'busy' ? ' (loginQueueMax; the rest are answered busy)' : ' (loginQueueMax; the rest are held unanswered)'}, ${num(s.loginWaitS)} s of waiting against the clients' ${num(s.patienceS)} s`)),
+      `\n  its logins: about ${num(s.loginsPerS)}/s emulated against a login capacity of ${num(k.loginServer.capacityPerS)}/s: burst load ${num(s.burstLoad)}` +
+      (s.loginQueuePeak < 1 ? '' : `; about ${Math.round(s.loginQueuePeak)} queued at its end${s.queueOverflow === null ? '' : s.queueOverflow === 'busy' ? ' (loginQueueMax; the rest are answered busy)' : ' (loginQueueMax; the rest are held unanswered)'}, ${num(s.loginWaitS)} s of waiting against the clients' ${num(k.loginServer.patienceS)} s`)),
     ...k.injections.map(i => `inject: at +${s1(i.atS)} s, ${i.count} dedicated supernodes of ${i.slots} slots`),
     ...k.joins.map(j => `join: at +${s1(j.atS)} s, ${j.count} peers (${j.first}..${j.last}) over ${s1(j.overS)} s`),
     ...(k.joins.length > 0 ? [`peak: ${k.peakPeers} peers once every join has started (${k.peers} at the start)`] : []),

@@ -62,7 +62,7 @@ test('each storm\'s logins against the login capacity: restarts over the spread 
   // The defaults' login server; a scenario's own one below.
   const text = storm('fraction:0.4', '10s', '1s..3s', 0.5).replace('settings: { slotsMax: 10 }', 'settings: { slotsMax: 10, loginConcurrencyMax: 1, loginServiceMs: 1250, loginRatePerS: 100 }')
   const k = checkScenario(parseScenario(text).compiled, host)
-  assert.equal(k.loginCapacityPerS, 0.8)
+  assert.equal(k.loginServer.capacityPerS, 0.8)
   const a = k.storms[0]
   // 40 restarts over 10 s + 2 s of boot-delay spread: 3.33/s against 0.8/s. The timeScale does not matter: both are emulated.
   assert.ok(a !== undefined && Math.abs(a.loginsPerS - 40 / 12) < 1e-9, `${a?.loginsPerS}`)
@@ -74,7 +74,7 @@ test('each storm\'s logins against the login capacity: restarts over the spread 
   assert.ok(Math.abs((a?.loginWaitS ?? 0) - (40 - 0.8 * 12) / 0.8) < 1e-9)
   assert.equal(k.storms[1]?.loginQueuePeak, 0, 'a slow storm queues nothing')
   const out = formatCheck(k, host, 'local')
-  assert.match(out, new RegExp(`^ {2}its logins: about 3\\.33/s emulated against a login capacity of 0\\.8/s: burst load 4\\.17; about 30 queued at its end, 38 s of waiting against the clients' ${(a?.patienceS ?? 0)} s$`, 'm'))
+  assert.match(out, new RegExp(`^ {2}its logins: about 3\\.33/s emulated against a login capacity of 0\\.8/s: burst load 4\\.17; about 30 queued at its end, 38 s of waiting against the clients' ${k.loginServer.patienceS} s$`, 'm'))
   assert.match(out, /^ {2}its logins: about 0\.25\/s emulated against a login capacity of 0\.8\/s: burst load 0\.313$/m)
   // Admission control: the queue holds 3, the rest are answered busy, and the wait stays within the patience.
   const capped = checkScenario(parseScenario(text.replace('loginRatePerS: 100 }', 'loginRatePerS: 100, loginQueueMax: 3, loginOverflow: busy }')).compiled, host).storms[0]
