@@ -56,6 +56,8 @@ test('the plan: restarts per storm, supernodes expected, injections and the dura
   assert.equal(k.durationS.warmup, 15)
   assert.equal(k.durationS.observe, 60)
   assert.equal(k.durationS.timeline, 45)
+  // Observation starts with the timeline and holds it: the total does not add the two.
+  assert.equal(k.durationS.total, k.durationS.startup + 15 + 60)
 })
 
 test('each storm\'s logins against the login capacity: restarts over the spread of their boots (emulated)', () => {
