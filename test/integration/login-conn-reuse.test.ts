@@ -64,6 +64,11 @@ test('failed login attempts share one connection, each still reaches the server;
   assert.equal(serverConns, 1, `${busy + 1} attempts reached the login server on ${serverConns} connections`)
   assert.equal(clientConns.length, 1, `c-1 opened ${clientConns.length} connections to the login server`)
   assert.equal(clientConns[0]?.status, 'open', 'the connection is held between attempts')
+  // Streams do not pile up on it: the timed-out one was reset (its request still in service), the busy ones closed.
+  // (At most the attempt in progress: the server takes 4 login streams per connection, yamux 32.)
+  const atServer = server.node.getConnections(c1.node.peerId)
+  assert.equal(atServer.length, 1)
+  assert.ok((atServer[0]?.streams.length ?? 0) <= 1, `${atServer[0]?.streams.length} streams open at the server`)
 
   // The login server restarts with room: the held connection closes, the next attempt dials afresh and works.
   await net.stop('login')
