@@ -213,13 +213,14 @@ export class Peer {
     }
   }
 
-  /** Graceful stop: leave the supernode, let clients go, save the cache. */
+  /** Graceful stop: leave the supernode, let clients go, close the login connection, save the cache. */
   async stop (): Promise<void> {
     this.stopped.abort()
     for (const t of this.timers) clearInterval(t)
     this.timers = []
     this.roleCtl.abort()
     await this.loop?.catch((err: unknown) => { this.c.log.warn({ err: (err as Error).message }, 'peer loop failed') })
+    await this.client.stop()
     await this.supernode.stop()
     await this.saveCache()
   }

@@ -13,9 +13,23 @@ import { REQUEST_READ_TIMEOUT_MS } from './constants.ts'
 import { markActive } from './conn-activity.ts'
 
 export async function request<S extends z.ZodMiniType> (conn: Connection, protocol: string, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
+  const stream = await openStream(conn, protocol, stats, signal)
+  return await exchange(conn, stream, msg, schema, stats, signal)
+}
+
+/**
+ * The first half of `request`: a fresh stream for one request. Nothing has been
+ * sent when it fails (a caller may try another connection without the remote
+ * having seen the request); when it returns, the remote has agreed to the protocol.
+ */
+export async function openStream (conn: Connection, protocol: string, stats: Stats, signal: AbortSignal): Promise<Stream> {
   stats.contact(conn.remotePeer.toString())
   markActive(conn)
-  const stream = await conn.newStream(protocol, { signal })
+  return await conn.newStream(protocol, { signal })
+}
+
+/** The second half of `request`: send, read the response, close the stream; on any failure (a timeout too) the stream is reset, never the connection. */
+export async function exchange<S extends z.ZodMiniType> (conn: Connection, stream: Stream, msg: unknown, schema: S, stats: Stats, signal: AbortSignal): Promise<z.infer<S>> {
   try {
     const lp = framed(stream)
     stats.sent(await writeMessage(lp, msg, { signal }))

@@ -13,7 +13,9 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse, type SnInfo, type Ticket } from '../protocol/messages.ts'
 import { framed, readMessage, writeMessage, type Framed } from '../protocol/codec.ts'
-import { request } from '../rpc.ts'
+import { exchange, request } from '../rpc.ts'
+import { LoginLink } from '../login-link.ts'
+import { keepsLoginLink } from '../login-reuse.ts'
 import { INITIAL_RETRY_STATE, nextRetry, type RetryPolicy, type RetryState } from '../contract/retry-policies.ts'
 import type { HostCache } from '../host-cache.ts'
 import type { Clock } from '../clock.ts'
@@ -73,11 +75,19 @@ export class Client {
   /** Login attempts since the last success (numbering for the events). */
   private loginAttempts = 0
   private readonly gossip: GossipContext
+  /** The connection to the login server, kept between login attempts. */
+  private readonly loginLink: LoginLink
 
   constructor (c: ClientComponents) {
     this.c = c
     this.s = c.settings
+    this.loginLink = new LoginLink(c.node, c.loginAddr, c.stats)
     this.gossip = { cache: c.cache, log: c.log, self: c.name, lifeMaxMs: this.s.snEntryTtlMs, skewMs: this.s.snEntryTtlMs }
+  }
+
+  /** The peer stops: let the login server's connection go. */
+  async stop (): Promise<void> {
+    await this.loginLink.drop()
   }
 
   /** 2010 model: a reply slower than the threshold crashes this client version (0 = off). */
@@ -273,24 +283,27 @@ export class Client {
     return h.ms
   }
 
-  /** One login attempt (logged); the ticket, or null with `lastHintMs` set from a busy answer's hint. */
+  /**
+   * One login attempt (logged); the ticket, or null with `lastHintMs` set from a busy answer's hint.
+   * One stream on the connection the client keeps to the login server (node/login-link.ts).
+   */
   async loginOnce (attempt: number, signal: AbortSignal): Promise<Ticket | null> {
     const t0 = performance.now()
     const s = this.c.clock.timeout(this.s.loginTimeoutMs, signal)
     let res: LoginResponse | null = null
     let error = ''
-    let conn: Connection | null = null
+    let streamOpened = false
     this.lastHintMs = 0
     try {
-      conn = await this.c.node.dial(multiaddr(this.c.loginAddr), { signal: s })
-      res = await request(conn, PROTOCOL_LOGIN, { t: 'login', ...this.c.credentials }, LoginResponse, this.c.stats, s)
+      const { conn, stream } = await this.loginLink.open(PROTOCOL_LOGIN, s)
+      streamOpened = true
+      res = await exchange(conn, stream, { t: 'login', ...this.c.credentials }, LoginResponse, this.c.stats, s)
     } catch (err) {
+      // Stopping or switching roles: the connection stays for the next login (stop() closes it).
       if (signal.aborted) throw err
       error = (err as Error).name
-    } finally {
-      const cn = conn
-      if (cn !== null) await cn.close().catch((err: unknown) => { cn.abort(err as Error) })
     }
+    if (!keepsLoginLink({ answer: res?.t ?? null, timedOut: s.aborted, streamOpened })) await this.loginLink.drop()
     if (res !== null || s.aborted) this.checkSlowReply('login', t0)
     const latencyMs = Math.round(performance.now() - t0)
     if (res?.t === 'ok') {

@@ -8,7 +8,7 @@
  * `names` + 1, on one fixed port. Give every test file (and every net inside a
  * file) its own subnet so that files can run one after another, or side by
  * side, without port clashes. Taken: 1 login, 2 busy-supernode, 3 promotion,
- * 4 reattach, 5 bad-input, 6 login-capacity, 7-9 fault-models.
+ * 4 reattach, 5 bad-input, 6 login-capacity, 7-9 fault-models, 12 login-conn-reuse.
  *
  * Identities of every declared node are generated up front, so that the login
  * server's and the bootstrap supernodes' multiaddrs go into the configs of the
