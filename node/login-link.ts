@@ -13,7 +13,7 @@
 import type { Libp2p } from 'libp2p'
 import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { openStream } from './rpc.ts'
+import { dialCounted, openStream } from './rpc.ts'
 import type { Stats } from './stats.ts'
 
 /** A held connection that could not open a stream: dropped, and the attempt dials afresh. */
@@ -41,15 +41,8 @@ export class LoginLink {
     const held = this.held
     if (held !== null) return { conn: held, fresh: false }
     this.conn = null
-    let conn: Connection
-    try {
-      // force: libp2p would otherwise hand back a connection it still lists as open; we dial only when ours is unusable.
-      conn = await this.node.dial(multiaddr(this.addr), { signal, force: true })
-    } catch (err) {
-      this.stats.dialsFailed++
-      throw err
-    }
-    this.stats.dialsOk++
+    // force: libp2p would otherwise hand back a connection it still lists as open; we dial only when ours is unusable.
+    const conn = await dialCounted(this.node, multiaddr(this.addr), this.stats, { signal, force: true })
     this.conn = conn
     return { conn, fresh: true }
   }

@@ -13,7 +13,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse, type SnInfo, type Ticket } from '../protocol/messages.ts'
 import { framed, readMessage, writeMessage, type Framed } from '../protocol/codec.ts'
-import { exchange, request } from '../rpc.ts'
+import { dialCounted, exchange, request } from '../rpc.ts'
 import { LoginLink } from '../login-link.ts'
 import { keepsLoginLink } from '../login-reuse.ts'
 import { INITIAL_RETRY_STATE, nextRetry, type RetryPolicy, type RetryState } from '../contract/retry-policies.ts'
@@ -230,10 +230,8 @@ export class Client {
     const signal = clock.timeout(this.s.attachTimeoutMs, laneSignal)
     let conn: Connection
     try {
-      conn = await node.dial(multiaddr(sn.addr), { signal })
-      stats.dialsOk++
+      conn = await dialCounted(node, multiaddr(sn.addr), stats, { signal })
     } catch (err) {
-      stats.dialsFailed++
       if (laneSignal.aborted) return null
       cache.fail(sn.name)
       return this.attachFailed(sn, signal.aborted ? 'timeout' : 'refused', t0, round, (err as Error).name)
