@@ -85,6 +85,11 @@ export const CONFIG_SPEC = {
   /** Supernodes tried at once; each try holds a slot until it wins or is given back. */
   attachParallelMax: int('PATCHDAY_ATTACH_PARALLEL_MAX', 1, 1, 32),
   attachCandidatesMax: int('PATCHDAY_ATTACH_CANDIDATES_MAX', 8, 1, 200),
+  /**
+   * Supernodes a client avoids after failed logins at them, tried last in its next rounds
+   * (node/attach-rotation.ts): it goes through its host cache in turn. 0 = off (start from the best each round).
+   */
+  attachAvoidMax: int('PATCHDAY_ATTACH_AVOID_MAX', 0, 0, 200),
   loginTimeoutMs: ms('PATCHDAY_LOGIN_TIMEOUT_MS', 10_000, 1),
   retryPolicy: oneOf('PATCHDAY_RETRY_POLICY', RETRY_POLICIES, 'full-jitter'),
   retryBaseMs: ms('PATCHDAY_RETRY_BASE_MS', 1000),

@@ -7,6 +7,7 @@
  * `attachParallelMax` at a time, each with `attachTimeoutMs`; between failed
  * rounds and failed logins it waits as the retry policy says, and after
  * `retryAttemptsMax` it gives up for `giveUpPauseMs`, like a user who tries later.
+ * After a failed login it tries other supernodes first (`attachAvoidMax`, node/attach-rotation.ts).
  */
 import type { Libp2p } from 'libp2p'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -28,8 +29,9 @@ import type { AttachFailure, OfflineReason, SupernodeRef } from '../contract/eve
 import { isAbort } from '../abort.ts'
 import { clampRetryHint } from '../retry-hint.ts'
 import { takeGossip, type GossipContext } from '../gossip.ts'
+import { avoidAfterFailure, rotateCandidates } from '../attach-rotation.ts'
 
-export type ClientSettings = Pick<PeerConfig, 'attachTimeoutMs' | 'attachParallelMax' | 'attachCandidatesMax' | 'loginTimeoutMs' |
+export type ClientSettings = Pick<PeerConfig, 'attachTimeoutMs' | 'attachParallelMax' | 'attachCandidatesMax' | 'attachAvoidMax' | 'loginTimeoutMs' |
 'retryPolicy' | 'retryBaseMs' | 'retryCapMs' | 'retryAttemptsMax' | 'retryHonorHint' | 'retryHintMaxMs' | 'giveUpPauseMs' | 'crashReplyThresholdMs' |
 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'heartbeatMissMax' | 'snAttachTicket' | 'snEntryTtlMs'>
 
@@ -77,6 +79,8 @@ export class Client {
   private readonly gossip: GossipContext
   /** The connection to the login server, kept between login attempts. */
   private readonly loginLink: LoginLink
+  /** Supernodes of the last failed logins, oldest first: tried last (attachAvoidMax). */
+  private avoid: string[] = []
 
   constructor (c: ClientComponents) {
     this.c = c
@@ -119,8 +123,12 @@ export class Client {
     try {
       if (!this.ticketValid) {
         this.ticket = await this.loginOnce(++this.loginAttempts, signal)
-        if (this.ticket === null) return 'login-failed'
+        if (this.ticket === null) {
+          this.avoid = avoidAfterFailure(this.avoid, sn.name, this.s.attachAvoidMax)
+          return 'login-failed'
+        }
         this.loginAttempts = 0
+        this.avoid = []
       }
       const ticket = this.ticket
       const reg = await request(sn.conn, PROTOCOL_SN, { t: 'register', ticket }, SnResponse, this.c.stats, this.c.clock.timeout(this.s.attachTimeoutMs, signal))
@@ -173,7 +181,9 @@ export class Client {
     let retry = INITIAL_RETRY_STATE
     for (let round = 1; ; round++) {
       this.seedIfEmpty()
-      const candidates = this.c.cache.candidates(this.s.attachCandidatesMax, xs => this.c.rng.shuffle(xs))
+      // Avoided supernodes are reordered, not dropped: ask the cache for enough to fill the round after them.
+      const candidates = rotateCandidates(this.c.cache.candidates(this.s.attachCandidatesMax + this.avoid.length, xs => this.c.rng.shuffle(xs)), this.avoid)
+        .slice(0, this.s.attachCandidatesMax)
       const won = await this.attachRound(candidates.map(e => ({ name: e.name, addr: e.addr })), round, signal)
       if (won !== null) return won
       const b = await this.backoff(retry, 'attach', this.s.retryHonorHint ? this.roundHintMs : 0, signal)
