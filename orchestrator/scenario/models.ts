@@ -74,12 +74,13 @@ export const MODELS = {
   'immediate-retries': define({
     era: 2007,
     kind: 'fault',
-    mechanism: 'A failed attach or login round is retried after a short fixed pause, with no backoff and no jitter (retryPolicy fixed, retryBaseMs 1000), ' +
+    mechanism: 'A failed attach or login round is retried after a short fixed pause (pauseMs), with no backoff and no jitter (retryPolicy fixed, retryBaseMs pauseMs), ' +
       'and busy answers\' retry hints are ignored (retryHonorHint false). (A truly immediate retry would spin on fast refusals and load the host rather than the model.)',
-    threshold: 'Costs nothing while requests succeed; each failure adds a request at once, so once the failure rate passes 1 - capacity/load the offered load feeds itself (the sustaining effect of Bronson et al.).',
-    defaults: {},
-    params: none,
-    settings: () => ({ retryPolicy: 'fixed', retryBaseMs: 1000, retryHonorHint: false })
+    threshold: 'Costs nothing while requests succeed; each failure adds a request at once, so once the failure rate passes 1 - capacity/load the offered load feeds itself (the sustaining effect of Bronson et al.). ' +
+      'The pause sets how fast a stuck client cycles, and so its signalling; it sustains the queue while it is shorter than the login queue\'s wait.',
+    defaults: { pauseMs: 1000 },
+    params: z.strictObject({ pauseMs: ms(1).optional() }),
+    settings: p => ({ retryPolicy: 'fixed', retryBaseMs: p.pauseMs, retryHonorHint: false })
   }),
   // ---- 2007: the tuned behaviour that heals
   'slot-reclaim': define({

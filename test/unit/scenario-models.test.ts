@@ -30,6 +30,7 @@ test('parameters override the defaults; absent ones keep them', () => {
   assert.deepEqual(apply({ 'slot-reclaim': { deadlineMs: 5000 } }).common, { pendingSlotDeadlineMs: 5000 })
   assert.deepEqual(apply({ 'jittered-backoff': { policy: 'decorrelated', capMs: 20_000 } }).common, { retryPolicy: 'decorrelated', retryBaseMs: 1000, retryCapMs: 20_000 })
   assert.deepEqual(apply({ 'admission-control': { loginQueueMax: 4 } }).common.loginQueueMax, 4)
+  assert.deepEqual(apply({ 'immediate-retries': { pauseMs: 2500 } }).common, { retryPolicy: 'fixed', retryBaseMs: 2500, retryHonorHint: false })
 })
 
 test('models add to the base settings', () => {
