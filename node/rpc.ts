@@ -12,6 +12,7 @@ import type { Stats } from './stats.ts'
 import type { EventLog } from './log.ts'
 import { REQUEST_READ_TIMEOUT_MS } from './constants.ts'
 import { markActive } from './conn-activity.ts'
+import { multiaddrPeerId } from './contract/addrs.ts'
 
 /**
  * Dial a peer, counting the attempt as the statistics see it: the peer named by
@@ -21,7 +22,7 @@ import { markActive } from './conn-activity.ts'
  * is counted as ok or failed.
  */
 export async function dialCounted (node: { dial: (addr: Multiaddr, options: { signal: AbortSignal, force?: boolean }) => Promise<Connection> }, addr: Multiaddr, stats: Stats, options: { signal: AbortSignal, force?: boolean }): Promise<Connection> {
-  const peer = addr.getComponents().findLast(c => c.name === 'p2p')?.value
+  const peer = multiaddrPeerId(addr)
   if (peer !== undefined) stats.contact(peer)
   let conn: Connection
   try {

@@ -13,9 +13,9 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import type { SnInfo } from './protocol/messages.ts'
+import { peerIdOf } from './contract/addrs.ts'
 
 export class InvalidRecordError extends Error {
   override name = 'InvalidRecordError'
@@ -43,16 +43,6 @@ const privateKeys = new WeakMap<PrivateKey, KeyObject>()
 const publicKeys = new Map<string, KeyObject>()
 /** Signatures already verified, with the record bytes they cover. */
 const verified = new Map<string, string>()
-
-/** The peer id in a multiaddr's /p2p/ part, or undefined. */
-export function peerIdOf (addr: string): string | undefined {
-  try {
-    return multiaddr(addr).getComponents().find(c => c.name === 'p2p')?.value
-  } catch {
-    // Not a multiaddr at all: bad input from a peer, answered as "no peer id".
-    return undefined
-  }
-}
 
 export function signRecord (key: PrivateKey, r: Omit<SnInfo, 'sig'>): SnInfo {
   if (key.type !== 'Ed25519') throw new InvalidRecordError(`cannot sign with a ${key.type} key`)

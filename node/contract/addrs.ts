@@ -6,7 +6,7 @@
  * from the name, `login` for the login server, the entry's name for a
  * bootstrap supernode.
  */
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ConfigError } from './errors.ts'
 import { labPeerId } from './lab-secret.ts'
@@ -14,6 +14,20 @@ import type { SupernodeRef } from './events.ts'
 
 /** The name the login server's identity is derived from. */
 export const LAB_LOGIN_NAME = 'login'
+
+/** The peer id in a multiaddr's /p2p/ part, or undefined. */
+export function multiaddrPeerId (ma: Multiaddr): string | undefined {
+  return ma.getComponents().find(c => c.name === 'p2p')?.value
+}
+
+/** The same for an address as text; undefined too when it is not a multiaddr at all (bad input from a peer). */
+export function peerIdOf (addr: string): string | undefined {
+  try {
+    return multiaddrPeerId(multiaddr(addr))
+  } catch {
+    return undefined
+  }
+}
 
 const SHAPE = 'expected /ip4/<ip>/tcp/<port>[/p2p/<id>] or /dns4/<host>/tcp/<port>[/p2p/<id>]'
 
