@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { cli, tempRunsDir, eventually } from '../helpers/cli.ts'
 import { readTimeline } from '../../orchestrator/logs/tail.ts'
 import type { PeerEvent } from '../../node/contract/events.ts'
-import { dockerSkipReason, leftovers, swarmState } from './docker-helpers.ts'
+import { dockerSkipReason, leaveSwarm, leftovers, swarmState } from './docker-helpers.ts'
 
 const skip = await dockerSkipReason()
 const runsDir = tempRunsDir('swarm')
@@ -26,9 +26,8 @@ after(async () => {
   for (const id of started) await cli(runsDir, ['down', '--run', id, '--grace', '1s'])
   // Leave only a swarm this test created (the pool is ours, apart from the host's routes).
   if (initialised) {
-    execFileSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' })
-    // swarm init made the bridge its tasks reach the host through; it outlives the swarm.
-    execFileSync('docker', ['network', 'rm', 'docker_gwbridge'], { stdio: 'ignore' })
+    const left = await leaveSwarm()
+    if (left !== null) process.stderr.write(`swarm.test: ${left}\n`)
   }
   rmSync(runsDir, { recursive: true, force: true })
 })
