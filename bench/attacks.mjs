@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000]
+// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0]
 //
 // Issue 8's benchmark: one attacker against a network of --clients peers (`patchday up` on a
 // fresh runs folder: login server, two bootstrap supernodes, real clients), one run per attack
-// plus a calm control run, each --seconds long. The attacker runs in this process
-// (bench/attack-kit/attacks.ts, the hostile tests' attack code in a loop) against the login
+// plus a calm control run, each --seconds long. The attacker runs in a process of its own
+// (bench/attack-kit/attacker.ts: the hostile tests' attack code of attacks.ts in a loop), at
+// the niceness --attacker-nice (0: as the rest; 19: it gets the CPU only when the target and the
+// probe leave it, as an attacker on a machine of its own would not take theirs) against the login
 // server, the supernode p-001, or (attack 13) the real clients. A legitimate client in a process
 // of its own (bench/attack-kit/probe.ts) logs in and attaches to p-001 every --probe-interval-ms,
 // timing both. Per run:
 //  - the probe's success rate (ok / all, logins and attaches) and login / attach p50 and p99,
 //  - the target's CPU (from /proc/<pid>/stat over the window) and peak RSS (VmRSS sampled every
-//    250 ms; growth = peak minus RSS at the window's start); for attack 13 the target is the real
+//    250 ms; growth = peak minus RSS at the window's start), and what it still holds after the
+//    attack (RSS --settle-ms after the attacker ended, minus the start); for attack 13 the target is the real
 //    clients: their CPU together (processes that restart counted from their start) and the
 //    largest client's RSS,
 //  - the real clients' offline and heartbeat.lost events in the window, and the target's log
@@ -30,28 +33,30 @@
 import { CLOCK_TICKS_PER_S, benchArgs, bin, cliAsync, cpuMeter, events, mb, onInterrupt, quantile, root, rssKb } from './lib.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir, cpus } from 'node:os'
+import { tmpdir, cpus, setPriority } from 'node:os'
 import { join } from 'node:path'
 import { ATTACKS } from './attack-kit/attacks.ts'
 import { scanRunProcesses } from '../orchestrator/runtime/local-procs.ts'
 import { defaultSetting } from '../node/contract/config.ts'
 
-const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms'], usage)
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
 const probeIntervalMs = Number(arg('--probe-interval-ms', '500'))
 const settleMs = Number(arg('--settle-ms', '3000'))
+const attackerNice = Number(arg('--attacker-nice', '0'))
 
 function usage (why) {
   console.error(`bench/attacks.mjs: ${why}`)
-  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000`)
+  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0`)
   process.exit(2)
 }
 if (!(seconds > 0)) usage('--seconds: a positive number')
 if (!Number.isInteger(clients) || clients < 3) usage('--clients: an integer, at least 3 (two of them are supernodes)')
 if (!(probeIntervalMs >= 50)) usage('--probe-interval-ms: at least 50')
 if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
+if (!Number.isInteger(attackerNice) || attackerNice < 0 || attackerNice > 19) usage('--attacker-nice: an integer 0..19 (the attacker\'s niceness; 19 yields the CPU to the target and the probe)')
 const chosen = attacksArg === 'all' ? ATTACKS : attacksArg.split(',').map(s => ATTACKS.find(a => a.id === Number(s.trim())) ?? usage(`--attacks: no attack ${JSON.stringify(s)} (known: ${ATTACKS.map(a => a.id).join(',')})`))
 
 /** Targets from issue 8; for attacks on the clients (13), their CPU against the control's too. */
@@ -75,8 +80,8 @@ function cli (runsDir, args, limitMs) {
 }
 
 /** What to undo on SIGINT: the attack, the probe, the network. */
-const current = { abort: null, probe: null, runsDir: null }
-onInterrupt({ log, stop: () => { current.abort?.abort(); current.probe?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
+const current = { attacker: null, probe: null, runsDir: null }
+onInterrupt({ log, stop: () => { current.attacker?.kill('SIGTERM'); current.probe?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
 
 function latency (samples) {
   const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
@@ -104,6 +109,41 @@ function startProbe (args) {
     })
   })
   return { ready, done }
+}
+
+/**
+ * The attacker: a child process at niceness --attacker-nice; `stop()` ends its attack (SIGTERM)
+ * and resolves with its counts, or with { stopTimedOut: 1 } if it has not ended within
+ * ATTACK_STOP_MS (then it is killed).
+ */
+function startAttacker (attack, target) {
+  const child = spawn(process.execPath, [join(root, 'bench', 'attack-kit', 'attacker.ts'), JSON.stringify({ id: attack.id, target })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  current.attacker = child
+  if (attackerNice !== 0 && child.pid !== undefined) setPriority(child.pid, attackerNice)
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', d => { out += d })
+  child.stderr.setEncoding('utf8').on('data', d => { err = (err + d).slice(-4000) })
+  const ended = new Promise(resolve => {
+    child.on('error', e => { resolve({ failed: e.message }) })
+    child.on('close', code => {
+      current.attacker = null
+      const last = out.trim().split('\n').at(-1)
+      if (code === 0 && last !== undefined && last.startsWith('{')) resolve(JSON.parse(last))
+      else {
+        log(`attack ${attack.id} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`)
+        resolve({ failed: 1 })
+      }
+    })
+  })
+  const stop = async () => {
+    child.kill('SIGTERM')
+    const r = await Promise.race([ended, sleep(ATTACK_STOP_MS).then(() => null)])
+    if (r !== null) return r
+    child.kill('SIGKILL')
+    return { stopTimedOut: 1 }
+  }
+  return { stop }
 }
 
 /** The network a run needs and what happens to it in the window besides the attack: the bench's settings plus an attack's own, and a restart of the clients. */
@@ -190,11 +230,8 @@ async function measure (attack, profile) {
       } finally { sampling = false }
     }
     const sampler = setInterval(() => { sample().catch(err => { log(`sampler: ${err.message}`) }) }, RSS_SAMPLE_MS)
-    const abort = new AbortController()
-    current.abort = abort
     const target = { loginAddr: meta.login.addr, snAddr, snAddrs: bootstrap.map(p => bootAddr(p.name)), timeScale: meta.timeScale, attacker: cred('mega-08'), victims: [...clientNames] }
-    const attacking = attack === null ? Promise.resolve({}) : attack.run(target, abort.signal)
-    attacking.catch(err => { log(`attack ${attack.id} failed: ${err.stack ?? err}`) })
+    const attacker = attack === null ? null : startAttacker(attack, target)
     // The clients restart (stopped gracefully, so that they keep their host caches) and attach again.
     let restartAt = null
     let restarting = Promise.resolve(null)
@@ -206,10 +243,12 @@ async function measure (attack, profile) {
           .then(out => JSON.parse(out.trim().split('\n').at(-1)), err => ({ error: err.message }))
       }, profile.restartClientsAfterMs)
     let windowS
+    let stopping = null
+    const stopAttack = () => { stopping ??= attacker === null ? Promise.resolve({}) : attacker.stop(); return stopping }
     const stopAt = setTimeout(() => {
       windowS = (Date.now() - t0) / 1000
       clearInterval(sampler)
-      abort.abort()
+      stopAttack()
     }, seconds * 1000)
     let samples
     try {
@@ -218,12 +257,13 @@ async function measure (attack, profile) {
       clearTimeout(stopAt)
       clearTimeout(restartTimer)
       clearInterval(sampler)
-      abort.abort()
     }
     windowS ??= (Date.now() - t0) / 1000
-    const counts = await Promise.race([attacking.catch(err => ({ failed: String(err) })), sleep(ATTACK_STOP_MS).then(() => ({ stopTimedOut: 1 }))])
+    const counts = await stopAttack()
     const storm = await restarting
-    current.abort = null
+    // What the target still holds once the attack is over (peaks under load are not leaks).
+    await sleep(settleMs)
+    const rssAfter = largestRss(await watched())
 
     const inWindow = (e) => e.time >= t0 && e.time <= t0 + windowS * 1000
     const peerEvents = meta.peers.flatMap(p => events(join(run, 'logs', `${p.name}.log`)).filter(inWindow))
@@ -243,6 +283,9 @@ async function measure (attack, profile) {
       rssStartMb: mb(rss0),
       rssPeakMb: mb(rssPeak),
       rssGrowthMb: mb(rssPeak - rss0),
+      rssAfterMb: mb(rssAfter),
+      rssRetainedMb: mb(rssAfter - rss0),
+      attackerNice,
       clientsOffline: peerEvents.filter(e => e.ev === 'offline' && e.peer !== snName).length,
       heartbeatsLost: peerEvents.filter(e => e.ev === 'heartbeat.lost').length,
       targetLogLines: targetEvents.length,
@@ -251,7 +294,7 @@ async function measure (attack, profile) {
       attacker: counts
     }
   } finally {
-    current.abort = null
+    current.attacker?.kill('SIGKILL')
     try {
       cli(runsDir, ['down', '--all', '--grace', '3s'], LIMIT.down)
       rmSync(runsDir, { recursive: true, force: true })
@@ -316,14 +359,14 @@ for (const { profile, attacks } of groups.values()) {
 const pct = (x) => x === null ? '-' : `${(x * 100).toFixed(1)} %`
 const ms = (x) => x === null ? '-' : `${Math.round(x)}`
 const times = (x) => x === null ? '-' : `${x}x`
-console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker; probe login + attach every ${probeIntervalMs} ms (${cpus().length} cores, node ${process.version}).`)
+console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker at niceness ${attackerNice}; probe login + attach every ${probeIntervalMs} ms (${cpus().length} cores, node ${process.version}). RSS after: ${settleMs} ms after the attacker ended.`)
 console.log('')
-console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | peak RSS (growth) | clients offline | target log lines | success / p99 / RSS |')
-console.log('|---|---|---|---|---|---|---|---|---|---|')
+console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | peak RSS (growth) | RSS after (retained) | clients offline | target log lines | success / p99 / RSS |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|')
 const label = (r) => r.attack === 'control' ? `control${r.settings.length > SETTINGS.length ? ` (${r.settings.slice(SETTINGS.length).join(', ')})` : ''}` : `${r.attack}: ${r.name}`
 for (const r of results) {
   const v = r.verdict
-  console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
+  console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.rssAfterMb} MB (${r.rssRetainedMb >= 0 ? '+' : ''}${r.rssRetainedMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
 }
 const restarted = results.filter(r => r.restart !== null)
 if (restarted.length > 0) {
@@ -343,5 +386,5 @@ if (restarted.length > 0) {
 }
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `attacks-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results }, null, 2))
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, attackerNice, settleMs, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results }, null, 2))
 console.error(`written ${out}`)
