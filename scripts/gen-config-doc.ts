@@ -10,6 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { configRows } from '../node/contract/config.ts'
+import { OLD_SPACE_MAX_MB } from '../orchestrator/runtime/local.ts'
 
 export const CONFIG_DOC_PATH = fileURLToPath(new URL('../docs/config.md', import.meta.url))
 
@@ -97,6 +98,13 @@ emulated like the intervals they must outlast. Why each default:
   remember; a run has hundreds.
 - \`GUARD_LOG_INTERVAL_MS\` 10 s: refusals are logged as one \`conn.limited\`
   event per reason and interval.
+- Memory, a Node flag rather than a setting: the runtimes start every process
+  with \`--max-old-space-size=${OLD_SPACE_MAX_MB}\` (MB; \`OLD_SPACE_MAX_MB\` in
+  orchestrator/runtime/local.ts, also in docker/Dockerfile and compose.yaml).
+  Without a ceiling V8 sizes its heap for the machine's memory and lets garbage
+  pile up: under one attacker a login server grew by 113 MB of RSS with 14 MB
+  live. A peer's live heap is 10-30 MB here. \`PATCHDAY_PEER_NODE_FLAGS\`
+  replaces the flags.
 
 ## Containers: no provisioning step
 

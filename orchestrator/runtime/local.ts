@@ -25,19 +25,33 @@ import { RUN_DIR_VARIABLE, findLocalRunProcesses, processStartTicks, scanRunProc
 export { findRunProcesses, processStartTicks } from './local-procs.ts'
 
 /**
- * V8 flags for peers: a 1 MB young generation (measured to cut a peer's memory
- * by about a third) and V8's platform pool sized to the cores (0 = automatic: 2
- * threads here instead of 4). PATCHDAY_PEER_NODE_FLAGS replaces them
- * (space-separated) for experiments, for the login server too.
+ * A ceiling on V8's old generation (MB), for every role. Without one, V8 sizes
+ * its heap for this machine's memory (up to 4 GB) and lets garbage pile up
+ * before its first full collections: a login server refusing 70,000 sockets in
+ * 15 s grew from 70 to 183 MB of RSS with 14 MB live (a forced GC took it back
+ * to 85 MB), and supernodes under attack grew by 60-70 MB. With a ceiling its
+ * heuristics collect early; the live heap of a peer or the login server is 10-30
+ * MB here, far below it (measured, BENCHMARKS.md: "Attacks from one hostile
+ * peer"). A process that really needed more would stop with a heap-out-of-memory
+ * crash, in its .err file.
  */
-export const PEER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0']
+export const OLD_SPACE_MAX_MB = 256
+
+/**
+ * V8 flags for peers: a 1 MB young generation (measured to cut a peer's memory
+ * by about a third), V8's platform pool sized to the cores (0 = automatic: 2
+ * threads here instead of 4), and the old generation's ceiling.
+ * PATCHDAY_PEER_NODE_FLAGS replaces them (space-separated) for experiments, for
+ * the login server too.
+ */
+export const PEER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0', `--max-old-space-size=${OLD_SPACE_MAX_MB}`]
 
 /**
  * The login server is one process, where memory is cheap and CPU per login is
  * the budget: it keeps V8's default young generation (a 1 MB one cost it 7% of
- * its CPU in garbage collection).
+ * its CPU in garbage collection), with the old generation's ceiling.
  */
-export const LOGIN_NODE_FLAGS: string[] = []
+export const LOGIN_NODE_FLAGS: string[] = [`--max-old-space-size=${OLD_SPACE_MAX_MB}`]
 
 export function peerNodeFlags (env: Record<string, string | undefined> = process.env, role = 'peer'): string[] {
   const custom = env.PATCHDAY_PEER_NODE_FLAGS
