@@ -134,7 +134,7 @@ export async function startProcess (given: PeerConfig, logDest?: DestinationStre
       log,
       stats,
       init: { concurrencyMax: config.loginConcurrencyMax, queueMax: config.loginQueueMax, ratePerS: config.loginRatePerS, overflow: config.loginOverflow, serviceMs: config.loginServiceMs, ticketTtlMs: config.ticketTtlMs,
-        peerConcurrencyMax: config.loginPeerConcurrencyMax, failBurst: config.loginFailBurst, failRatePerS: config.loginFailRatePerS, failAccountsMax: config.loginFailAccountsMax }
+        peerConcurrencyMax: config.loginPeerConcurrencyMax, peerRatePerS: config.loginPeerRatePerS, peerBurst: config.loginPeerBurst, peersTrackedMax: config.loginPeersTrackedMax, failBurst: config.loginFailBurst, failRatePerS: config.loginFailRatePerS, failAccountsMax: config.loginFailAccountsMax }
     })
     await server.start()
     const statsTimer = setInterval(() => { log.event('stats', stats.snapshot()) }, clock.real(config.statsIntervalMs))

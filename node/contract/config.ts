@@ -201,6 +201,16 @@ export const CONFIG_SPEC = {
   hostCacheGossipFailMax: int('PATCHDAY_HOST_CACHE_GOSSIP_FAIL_MAX', 2, 1, 1000),
   /** Logins one peer may have in flight (queued or in service) at the login server; more are answered busy at once. */
   loginPeerConcurrencyMax: int('PATCHDAY_LOGIN_PEER_CONCURRENCY_MAX', 2, 1, 10_000),
+  /**
+   * Login requests one peer may send per emulated second after a burst (a token bucket per peer id, refused
+   * requests count), checked first: a client logs in once per session and retries no faster than its pause or
+   * backoff (1 s at least in the shipped models), so only a peer looping on logins meets it; past it, busy with
+   * a retry hint, and the shared rate limit that every other login waits on is not spent.
+   */
+  loginPeerRatePerS: float('PATCHDAY_LOGIN_PEER_RATE_PER_S', 2, 0.0001, 1_000_000),
+  loginPeerBurst: int('PATCHDAY_LOGIN_PEER_BURST', 5, 1, 1_000_000),
+  /** Peer ids whose login budget is remembered at most (the least recently seen is forgotten: it starts again with a full bucket). */
+  loginPeersTrackedMax: int('PATCHDAY_LOGIN_PEERS_TRACKED_MAX', 10_000, 1, 10_000_000),
   /** Wrong passwords per account: a token bucket (burst, then a rate); an account out of tokens is answered busy without a password check. */
   loginFailBurst: int('PATCHDAY_LOGIN_FAIL_BURST', 5, 1, 1_000_000),
   loginFailRatePerS: float('PATCHDAY_LOGIN_FAIL_RATE_PER_S', 0.1, 0.0001, 1_000_000),

@@ -149,7 +149,7 @@ export interface EventPayloads {
   /** Supernode side: a peer's own request budget is spent; refused before the shared budget. */
   'sn.limited': { from: string, request: string, retryAfterMs: number }
   /** Login server side: refused before the shared queue (too many in flight from one peer, or too many wrong passwords for one account). */
-  'login.limited': { from: string, account: string, reason: 'peer-concurrency' | 'account-failures', retryAfterMs: number }
+  'login.limited': { from: string, account: string, reason: 'peer-concurrency' | 'peer-rate' | 'account-failures', retryAfterMs: number }
   /** Supernode list entries refused (unsigned, forged, expired, not from their sender, or past the per-source cap). */
   'gossip.refused': { from: string, reason: GossipRefusal, entries: number }
   /** Client side: a busy answer's retry hint was out of bounds and was clamped. */

@@ -8,9 +8,12 @@
  * retry hint) or, in 'timeout' mode, holds the request unanswered until the
  * client gives up.
  *
- * Ahead of that shared capacity, two bounds that no legitimate peer reaches
+ * Ahead of that shared capacity, three bounds that no legitimate peer reaches
  * (so a login flood of many peers, the experiment, is unchanged): one peer has
- * at most `peerConcurrencyMax` logins in flight, and an account that had
+ * at most `peerConcurrencyMax` logins in flight and sends at most
+ * `peerRatePerS` requests per emulated second after a burst of `peerBurst` (a token
+ * bucket per peer id, at most `peersTrackedMax` remembered: one peer cannot
+ * spend the shared rate budget that every other peer's login waits on), and an account that had
  * `failBurst` wrong passwords gets one more try per 1/`failRatePerS` emulated
  * seconds (a token bucket per account, at most `failAccountsMax` accounts
  * remembered); both are answered busy with a retry hint, before any password
@@ -40,6 +43,9 @@ export interface LoginServerInit {
   serviceMs: number
   ticketTtlMs: number
   peerConcurrencyMax: number
+  peerRatePerS: number
+  peerBurst: number
+  peersTrackedMax: number
   failBurst: number
   failRatePerS: number
   failAccountsMax: number
@@ -63,6 +69,8 @@ export class LoginServer {
   private inService = 0
   /** Logins in flight per peer id (an entry exists only while one is). */
   private readonly inFlight = new Map<string, number>()
+  /** Login budget per peer id, spent before the shared rate limit. */
+  private readonly peerRate: BucketMap
   /** Wrong-password budget per account. */
   private readonly failures: BucketMap
   private readonly stopping = new AbortController()
@@ -71,6 +79,7 @@ export class LoginServer {
     this.node = c.node; this.key = c.key; this.accounts = c.accounts; this.init = c.init
     this.clock = c.clock; this.log = c.log; this.stats = c.stats
     this.bucket = createBucket(c.init.ratePerS, Math.max(1, Math.ceil(c.init.ratePerS)), c.clock.now())
+    this.peerRate = new BucketMap(c.init.peerRatePerS, c.init.peerBurst, c.init.peersTrackedMax)
     this.failures = new BucketMap(c.init.failRatePerS, c.init.failBurst, c.init.failAccountsMax)
   }
 
@@ -96,6 +105,12 @@ export class LoginServer {
   private async login (req: LoginRequest, conn: Connection): Promise<LoginResponse | undefined> {
     const from = conn.remotePeer.toString()
     const arrived = this.clock.now()
+    // Every request spends the peer's own budget, refused ones too: a peer looping on busy answers runs out.
+    if (!this.peerRate.take(from, arrived)) {
+      const retryAfterMs = Math.round(this.peerRate.waitMs(from, arrived))
+      this.log.event('login.limited', { from, account: req.account, reason: 'peer-rate', retryAfterMs })
+      return { t: 'busy', retryAfterMs }
+    }
     const mine = this.inFlight.get(from) ?? 0
     if (mine >= this.init.peerConcurrencyMax) {
       const retryAfterMs = this.drainHintMs()

@@ -205,6 +205,9 @@ test('8: parallel logins from one peer do not starve a real login; wrong passwor
   await n.waitFor(is('login.ok', { peer: 'c-1' }), WAIT_MS, 'c-1 logs in during the flood')
   await flood
   assert.ok(n.find(n.since(mark, is('login.limited', { peer: 'login', from: atk.peerId.toString(), reason: 'peer-concurrency' }))).length > 0)
+  // Its own budget of login requests (a burst of 5, then 2 per emulated second, 20 per real one here) runs out too.
+  const rateLimited = n.find(n.since(mark, is('login.limited', { peer: 'login', from: atk.peerId.toString(), reason: 'peer-rate' })))
+  assert.ok(rateLimited.length > 0, 'the attacker met its own request budget')
   assert.ok(n.find(n.since(mark, is('login.failed', { peer: 'c-1' }))).length <= 2, n.describe(n.since(mark, is('login.failed', { peer: 'c-1' }))))
   // 200 wrong passwords for c-2: a burst of 5 (one spent above) is checked, the rest throttled without a check.
   let busy = 0
