@@ -1,7 +1,7 @@
 /**
- * Trying supernodes in turn: after a failed login a client remembers the
- * supernode it was attached to, and its next attach rounds try the supernodes
- * it has not just failed with first. The supernodes it avoids come last, the
+ * Trying supernodes in turn: after a failed login at a supernode, or a busy
+ * answer from one, a client remembers that supernode, and its next attach
+ * rounds try the supernodes it has not just failed with first. The supernodes it avoids come last, the
  * longest-avoided first, so a round still has candidates when the host cache
  * holds no others. A Skype client that could not log in went on through its
  * host cache: the many distinct peers contacted per client during the 2007

@@ -86,7 +86,7 @@ export const CONFIG_SPEC = {
   attachParallelMax: int('PATCHDAY_ATTACH_PARALLEL_MAX', 1, 1, 32),
   attachCandidatesMax: int('PATCHDAY_ATTACH_CANDIDATES_MAX', 8, 1, 200),
   /**
-   * Supernodes a client avoids after failed logins at them, tried last in its next rounds
+   * Supernodes a client avoids after failed logins at them or busy answers from them, tried last in its next rounds
    * (node/attach-rotation.ts): it goes through its host cache in turn. 0 = off (start from the best each round).
    */
   attachAvoidMax: int('PATCHDAY_ATTACH_AVOID_MAX', 0, 0, 200),

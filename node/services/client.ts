@@ -258,6 +258,8 @@ export class Client {
       }
       await conn.close().catch((err: unknown) => { conn.abort(err as Error) })
       if (res.t === 'busy') {
+        // Turned away: like a failed login there, the next rounds try the supernodes not just tried first.
+        this.avoid = avoidAfterFailure(this.avoid, sn.name, this.s.attachAvoidMax)
         this.lastBusyAt = clock.now()
         this.roundHintMs = Math.max(this.roundHintMs, this.hint(sn.name, res.retryAfterMs))
         this.learn(res.alternatives, conn.remotePeer.toString())
