@@ -65,7 +65,10 @@ export function transportLimits (config: PeerConfig, clock: Clock): TransportLim
     connIdleMs: clock.real(config.connIdleTimeoutMs),
     streamLingerMs: config.streamLingerRealMs,
     streamsPerConnMax: config.streamsPerConnMax,
-    logIntervalMs: Math.max(1, clock.real(config.guardLogIntervalMs))
+    logIntervalMs: Math.max(1, clock.real(config.guardLogIntervalMs)),
+    misbehaviourMax: config.misbehaviourMax,
+    misbehaviourWindowMs: config.misbehaviourWindowRealMs,
+    banMs: config.banRealMs
   }
 }
 

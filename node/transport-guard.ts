@@ -12,6 +12,10 @@
  *   handshakes of one peer id can pass the gater at once).
  * - A sweep closes idle connections and resets answered streams the remote
  *   never closed.
+ * - It bans a peer that keeps misbehaving (node/misbehaviour.ts): the servers
+ *   report each malformed frame or late byte (`reportOffence`); past the
+ *   budget the peer's connections are closed, and its source IP (before any
+ *   cryptography) and peer id (after Noise) are refused for a while.
  * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
  *   dials by address and never reads it back, and libp2p would otherwise keep an
  *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
@@ -22,7 +26,8 @@
 import type { Libp2p } from 'libp2p'
 import type { Connection, ConnectionGater, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface'
 import { lastActiveMs, markActive } from './conn-activity.ts'
-import { LimitCounts, KeyCounts, idle, lingered, refuseInbound, refusePeer, remoteIp, surplus, sweepEveryMs, type ConnView, type LimitRecord, type LimitReason, type TransportLimits } from './transport-limits.ts'
+import { Bans } from './misbehaviour.ts'
+import { BAN_TRACKED_MAX, LimitCounts, KeyCounts, idle, lingered, refuseInbound, refusePeer, remoteIp, surplus, sweepEveryMs, type ConnView, type LimitRecord, type LimitReason, type TransportLimits } from './transport-limits.ts'
 
 /** A stream reset because the remote kept it half-open after our answer. */
 export class StreamLingerError extends Error {
@@ -32,6 +37,23 @@ export class StreamLingerError extends Error {
 /** A connection closed by the guard (idle, or surplus of its peer). */
 export class ConnectionLimitError extends Error {
   override name = 'ConnectionLimitError'
+}
+
+/** A connection closed because its peer was banned for misbehaviour. */
+export class PeerBannedError extends Error {
+  override name = 'PeerBannedError'
+}
+
+/** The guard of the node each connection belongs to (several nodes share a process in the tests). */
+const guardOf = new WeakMap<Connection, TransportGuard>()
+
+/**
+ * `conn`'s remote sent what no patchday peer sends (a malformed or oversized
+ * frame, bytes after an answer): one offence towards a ban. A no-op on a node
+ * without a guard.
+ */
+export function reportOffence (conn: Connection): void {
+  guardOf.get(conn)?.offend(conn)
 }
 
 /** Handshakes that end this close to the timeout count as timed out (timers fire a little late or early). */
@@ -62,10 +84,12 @@ export class TransportGuard {
   private conns = 0
   private readonly lingerSince = new WeakMap<Stream, number>()
   private timers: NodeJS.Timeout[] = []
+  private readonly bans: Bans
 
   constructor (limits: TransportLimits, onLimited: OnLimited) {
     this.limits = limits
     this.onLimited = onLimited
+    this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, trackedMax: BAN_TRACKED_MAX })
   }
 
   /** Handshakes in progress and open connections, as the guard counts them (tests compare them with libp2p's). */
@@ -87,6 +111,7 @@ export class TransportGuard {
 
   private inbound (maConn: MultiaddrConnection): boolean {
     const ip = remoteIp(maConn.remoteAddr)
+    if (this.bans.banned(`ip:${ip}`, Date.now())) return this.refuse('banned', ip)
     const key = socketKey(maConn.remoteAddr)
     const reason = refuseInbound({ handshakes: this.pending.size, handshakesFromIp: this.pendingByIp.get(ip), conns: this.conns, connsFromIp: this.inboundByIp.get(ip) }, this.limits)
     if (reason !== null) return this.refuse(reason, ip)
@@ -111,6 +136,7 @@ export class TransportGuard {
 
   private encrypted (peerId: PeerId, maConn: MultiaddrConnection): boolean {
     const id = peerId.toString()
+    if (this.bans.banned(`peer:${id}`, Date.now())) return this.refuse('banned', id)
     const reason = refusePeer((this.node?.getConnections(peerId).length ?? 0) + this.pendingByPeer.get(id), this.limits)
     if (reason !== null) return this.refuse(reason, id)
     const p = this.pending.get(socketKey(maConn.remoteAddr))
@@ -121,8 +147,17 @@ export class TransportGuard {
     return false
   }
 
+  /** One offence of `conn`'s peer; past its budget the peer is banned and every connection of it closed. */
+  offend (conn: Connection): void {
+    const peer = conn.remotePeer.toString()
+    if (!this.bans.offend(peer, remoteIp(conn.remoteAddr), Date.now())) return
+    this.counts.add('misbehaviour', peer)
+    for (const c of this.node?.getConnections(conn.remotePeer) ?? [conn]) c.abort(new PeerBannedError(`peer ${peer} banned for ${this.limits.banMs} ms: misbehaviour`))
+  }
+
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
+    guardOf.set(conn, this)
     this.conns++
     if (conn.direction === 'inbound') {
       this.settle(socketKey(conn.remoteAddr))

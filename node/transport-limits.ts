@@ -13,8 +13,11 @@ export type LimitReason = ConnLimitReason
 export const LIMIT_REASONS: readonly LimitReason[] = [
   'handshakes-total', 'handshakes-per-ip', 'handshake-timeout',
   'conns-total', 'conns-per-ip', 'conns-per-peer',
-  'conn-idle', 'stream-linger'
+  'conn-idle', 'stream-linger', 'misbehaviour', 'banned'
 ]
+
+/** Peers whose offences are counted, and bans remembered, at most (node/misbehaviour.ts). */
+export const BAN_TRACKED_MAX = 10_000
 
 /** The guard's settings, every duration in real ms (the caller has applied the time scale). 0 switches a per-source limit off. */
 export interface TransportLimits {
@@ -38,6 +41,11 @@ export interface TransportLimits {
   streamsPerConnMax: number
   /** How often the counts of refusals are logged (one event per reason with a count). */
   logIntervalMs: number
+  /** Offences (malformed or oversized frames, bytes after an answer) a peer may commit per `misbehaviourWindowMs`; one more bans it. 0 = never ban. */
+  misbehaviourMax: number
+  misbehaviourWindowMs: number
+  /** How long a banned peer id and its source IP are refused. */
+  banMs: number
 }
 
 /** The source IP of a connection's remote address ('' when it has none, e.g. a relay). */

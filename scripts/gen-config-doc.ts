@@ -91,7 +91,16 @@ emulated like the intervals they must outlast. Why each default:
 - \`CONN_IDLE_TIMEOUT_MS\` 120 s: longer than a client holds its attach while
   it logs in, and than two heartbeat or exchange intervals (checked).
 - \`STREAM_LINGER_REAL_MS\` 10 s: an answered stream is closed on our side at
-  once; a remote that does not close its side within this is reset.
+  once, and reset at the first byte the remote sends after the answer; a remote
+  that does not close its side within this is reset.
+- \`MISBEHAVIOUR_MAX\` 20 per \`MISBEHAVIOUR_WINDOW_REAL_MS\` 10 s, then
+  \`BAN_REAL_MS\` 60 s: an offence is a malformed or oversized frame or a byte
+  after an answer, which no patchday peer sends (one may, when its process dies
+  mid-write). Past the budget the peer's connections are closed and its peer id
+  and source IP refused (the IP before any cryptography), so an attacker stops
+  costing a stream and a parse per bad frame. Every patchday peer has its own
+  address; behind a shared NAT an IP ban would shut out the neighbours too.
+  0 never bans.
 - \`STREAMS_PER_CONN_MAX\` 32: patchday's handlers accept at most 18 inbound
   streams per connection; the rest is room for protocol negotiation.
 - \`PEERS_CONTACTED_MAX\` 10,000: distinct peer ids the \`stats\` counters

@@ -174,6 +174,15 @@ export const CONFIG_SPEC = {
   connIdleTimeoutMs: ms('PATCHDAY_CONN_IDLE_TIMEOUT_MS', 120_000),
   /** An answered stream the remote has not closed within this (real ms) is reset; 0 = never. */
   streamLingerRealMs: int('PATCHDAY_STREAM_LINGER_REAL_MS', 10_000, 0, 600_000),
+  /**
+   * Offences a peer may commit per misbehaviourWindowRealMs before it is banned: a malformed or oversized
+   * frame, or bytes after an answer, which no patchday peer sends (one may, when its process dies mid-write).
+   * 0 = never ban.
+   */
+  misbehaviourMax: int('PATCHDAY_MISBEHAVIOUR_MAX', 20, 0, 1_000_000),
+  misbehaviourWindowRealMs: int('PATCHDAY_MISBEHAVIOUR_WINDOW_REAL_MS', 10_000, 100, 3_600_000),
+  /** A banned peer's connections are closed, and its peer id and source IP refused for this long (real ms; the IP before any cryptography). */
+  banRealMs: int('PATCHDAY_BAN_REAL_MS', 60_000, 1, 86_400_000),
   /** Streams per connection and direction at the muxer, negotiated or not (patchday's protocols allow 18 inbound). */
   streamsPerConnMax: int('PATCHDAY_STREAMS_PER_CONN_MAX', 32, 4, 1024),
   /** Distinct peer ids the `stats` counters remember (peersContacted saturates there). */

@@ -19,6 +19,11 @@ export class MessageTooLargeError extends Error {
   override name = 'MessageTooLargeError'
 }
 
+/** Bytes after a request whose protocol allows nothing more from the remote but its close. */
+export class LateDataError extends Error {
+  override name = 'LateDataError'
+}
+
 export class InvalidTicketError extends Error {
   override name = 'InvalidTicketError'
 }

@@ -31,6 +31,8 @@ export interface Framed {
   /** The next frame's payload (InvalidMessageError / MessageTooLargeError on bad input). */
   read: (options?: AbortOptions) => Promise<Uint8Array>
   write: (payload: Uint8Array, options?: AbortOptions) => Promise<void>
+  /** Bytes received but not yet read as frames. */
+  buffered: () => number
 }
 
 /** Bytes a framed stream buffers at most before it is reset: whole frames with their prefixes. */
@@ -42,7 +44,9 @@ export function framed (stream: Stream, maxBytes = MESSAGE_BYTES_MAX): Framed {
   const bytes = byteStream(stream, { maxBufferSize: bufferBytesMax(maxBytes) })
   return {
     read: async (options) => await readFrame(bytes, maxBytes, options),
-    write: async (payload, options) => { await bytes.write(Uint8Array.from([...varintPrefix(payload.byteLength), ...payload]), options) }
+    write: async (payload, options) => { await bytes.write(Uint8Array.from([...varintPrefix(payload.byteLength), ...payload]), options) },
+    // byteStream keeps what it received past the frames read in `readBuffer`, which its type does not declare (test/unit/frame-reader.test.ts checks it).
+    buffered: () => (bytes as unknown as { readBuffer?: { byteLength: number } }).readBuffer?.byteLength ?? 0
   }
 }
 

@@ -5,7 +5,7 @@
  * logging in, the attacker must be cut off or throttled, and the right event
  * must be logged, with log lines per interval bounded.
  *
- * Subnets 41..46 (see test/helpers/inproc.ts for the others).
+ * Subnets 41..47 (see test/helpers/inproc.ts for the others).
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,7 +15,7 @@ import { Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIME
 import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage } from '../../node/protocol/messages.ts'
 import { serve } from '../../node/rpc.ts'
 import { Stats } from '../../node/stats.ts'
-import type { PeerEvent } from '../../node/contract/events.ts'
+import type { ConnLimitReason, PeerEvent } from '../../node/contract/events.ts'
 
 const nets: InprocNet[] = []
 const sybils: Sybils[] = []
@@ -226,7 +226,8 @@ test('8: parallel logins from one peer do not starve a real login; wrong passwor
 })
 
 test('9: a burst of malformed frames costs a bounded number of lines, and every one is counted', async () => {
-  const n = await net(45, ['sn-1', 'atk'], ['sn-1'], { PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000' })
+  // Bans off: this test counts what the log limiter does with every one of the 200 (the ban test is below).
+  const n = await net(45, ['sn-1', 'atk'], ['sn-1'], { PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000', PATCHDAY_MISBEHAVIOUR_MAX: '0' })
   await n.startPeer('sn-1')
   await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
   const atk = await n.rawNode('atk')
@@ -249,6 +250,51 @@ test('9: a burst of malformed frames costs a bounded number of lines, and every 
   assert.equal(t.lines + t.suppressed, BAD, 'every bad frame is a line or counted')
   const seconds = (n.find(n.since(mark, is('log.suppressed', { peer: 'sn-1', event: 'msg.invalid' }))).at(-1)?.time ?? Date.now()) / 1000 - (n.events[mark]?.time ?? Date.now()) / 1000
   assert.ok(t.lines <= 5 * (Math.ceil(seconds) + 1), `${t.lines} msg.invalid lines over ${seconds.toFixed(1)} s`)
+})
+
+test('9: a peer that keeps sending bad frames is banned: its connection is closed, its IP refused before the handshake, real clients served, and the ban ends', async () => {
+  const MAX = 8
+  const BAN_MS = 4000
+  const n = await net(47, ['sn-1', 'atk', 'c-1'], ['sn-1'], { PATCHDAY_MISBEHAVIOUR_MAX: String(MAX), PATCHDAY_BAN_REAL_MS: String(BAN_MS), PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000' })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  const atk = await n.rawNode('atk')
+  const atkId = atk.peerId.toString()
+  const conn = await dial(atk, n.slot('sn-1').addr)
+  const mark = n.mark()
+  const junk = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
+  // One bad frame at a time, each stream's end awaited (the server resets it), until the connection is cut.
+  let sent = 0
+  while (conn.status === 'open' && sent < 3 * MAX) {
+    try {
+      const s: Stream = await conn.newStream(PROTOCOL_SN, { signal: AbortSignal.timeout(RPC_TIMEOUT_MS) })
+      const ended = new Promise(resolve => { s.addEventListener('close', resolve, { once: true }) })
+      s.send(junk)
+      await s.close({ signal: AbortSignal.timeout(RPC_TIMEOUT_MS) }).catch((err: unknown) => { s.abort(err as Error) })
+      await Promise.race([ended, sleep(RPC_TIMEOUT_MS)])
+      sent++
+    } catch {
+      break
+    }
+  }
+  // The ban falls at the offence past the budget: MAX + 1 bad frames, the last one perhaps not yet counted when the next stream opened.
+  for (let i = 0; i < 50 && conn.status === 'open'; i++) await sleep(100)
+  assert.notEqual(conn.status, 'open', `the connection is still open after ${sent} bad frames`)
+  assert.ok(sent >= MAX + 1 && sent <= MAX + 2, `cut off after ${sent} bad frames, expected ${MAX + 1}`)
+  // A new connection from the banned host is refused (before its handshake: by its IP).
+  await assert.rejects(dial(atk, n.slot('sn-1').addr), 'a banned peer dialled again')
+  const limited = (reason: ConnLimitReason): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason }))).reduce((k, e) => k + e.count, 0)
+  await n.waitFor(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'banned' })), WAIT_MS, 'conn.limited banned')
+  assert.equal(limited('misbehaviour'), 1)
+  assert.equal(n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'misbehaviour' })))[0]?.sample, atkId)
+  // A real client is served meanwhile.
+  await n.startPeer('c-1')
+  await online(n, ['c-1'], 'sn-1')
+  // The ban ends: the same peer is answered again.
+  await sleep(BAN_MS)
+  const again = await dial(atk, n.slot('sn-1').addr)
+  assert.equal((await rpc(again, PROTOCOL_SN, { t: 'detach' }, SnResponse)).t, 'bye')
+  await again.close()
 })
 
 test('13: a retry hint of 10^9 ms or 2^31 ms is clamped: no 11-day sleep, no hot loop', async () => {

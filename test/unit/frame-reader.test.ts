@@ -80,3 +80,13 @@ test('a stream closed mid-frame is InvalidMessageError caused by UnexpectedEOFEr
   assert.equal(err.name, 'InvalidMessageError')
   assert.equal((err.cause as Error).name, 'UnexpectedEOFError')
 })
+
+test('buffered() counts the bytes received past the frames read: what a request brought along', async () => {
+  const [a, b] = await streamPair()
+  const rb = framed(b)
+  assert.equal(rb.buffered(), 0)
+  // One frame and 5 bytes more in one send.
+  a.send(Uint8Array.from([...varintPrefix(2), 0x7b, 0x7d, 1, 2, 3, 4, 5]))
+  assert.equal(new TextDecoder().decode(await rb.read()), '{}')
+  assert.equal(rb.buffered(), 5)
+})

@@ -13,7 +13,10 @@ const LIMITS: TransportLimits = {
   connIdleMs: 60_000,
   streamLingerMs: 8000,
   streamsPerConnMax: 32,
-  logIntervalMs: 10_000
+  logIntervalMs: 10_000,
+  misbehaviourMax: 20,
+  misbehaviourWindowMs: 10_000,
+  banMs: 60_000
 }
 const calm = { handshakes: 0, handshakesFromIp: 0, conns: 0, connsFromIp: 0 }
 
