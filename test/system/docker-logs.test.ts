@@ -1,6 +1,6 @@
 /**
- * DockerLogCollector against the real Docker engine: containers of
- * `patchday/node-base:test` (no network) print numbered JSON lines while they
+ * DockerLogCollector against the real Docker engine: containers of a plain
+ * Node image (no network) print numbered JSON lines while they
  * are stopped, killed and started again, and while the collector itself is
  * aborted or SIGKILLed. The oracle is Docker's own log of each container: the
  * collected files must hold exactly its bytes, stdout in `.log`, stderr in
@@ -22,8 +22,14 @@ import Docker from 'dockerode'
 import { FrameDemuxer } from '../../orchestrator/runtime/docker/demux.ts'
 import { DockerLogCollector } from '../../orchestrator/runtime/docker/logs.ts'
 import { ROOT, eventually } from '../helpers/cli.ts'
+import { BASE_IMAGE_DEFAULT, OFFLINE_BASE_IMAGE } from '../../orchestrator/runtime/docker/image.ts'
 
-const IMAGE = 'patchday/node-base:test'
+/**
+ * A plain Node image, the first of these on this machine: the offline base that
+ * `.ci/run` builds (`npm run docker:base`), or the registry's that it stands for.
+ */
+const IMAGES = [OFFLINE_BASE_IMAGE, BASE_IMAGE_DEFAULT]
+let IMAGE = ''
 const docker = new Docker()
 let skip: string | false = false
 
@@ -34,11 +40,11 @@ before(async () => {
     skip = `no Docker daemon reachable (${String(err)})`
     return
   }
-  try {
-    await docker.getImage(IMAGE).inspect()
-  } catch {
-    skip = `image ${IMAGE} is not on this machine`
+  for (const image of IMAGES) {
+    const found = await docker.getImage(image).inspect().then(() => true, () => false)
+    if (found) { IMAGE = image; return }
   }
+  skip = `none of the images ${IMAGES.join(', ')} is on this machine (npm run docker:base builds the first)`
 })
 
 /** Prints {b: boot id, n} lines every `everyMs` up to `count`, one of 40 KB; every 10th number also on stderr; exits on SIGTERM. */
