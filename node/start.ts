@@ -68,7 +68,9 @@ export function transportLimits (config: PeerConfig, clock: Clock): TransportLim
     logIntervalMs: Math.max(1, clock.real(config.guardLogIntervalMs)),
     misbehaviourMax: config.misbehaviourMax,
     misbehaviourWindowMs: config.misbehaviourWindowRealMs,
-    banMs: config.banRealMs
+    banMs: config.banRealMs,
+    newcomerRatePerS: config.newcomerHandshakesPerRealS,
+    newcomerBurst: config.newcomerHandshakesBurst
   }
 }
 

@@ -16,6 +16,11 @@
  *   report each malformed frame or late byte (`reportOffence`); past the
  *   budget the peer's connections are closed, and its source IP (before any
  *   cryptography) and peer id (after Noise) are refused for a while.
+ * - It admits handshakes from sources not vouched for at a bounded rate
+ *   (node/newcomers.ts): the servers vouch for a source that presents a valid
+ *   ticket or logs in (`vouchFor`), and every address this node dials is
+ *   vouched for; past the rate a newcomer's socket is refused before any
+ *   cryptography, while vouched sources pass.
  * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
  *   dials by address and never reads it back, and libp2p would otherwise keep an
  *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
@@ -27,7 +32,8 @@ import type { Libp2p } from 'libp2p'
 import type { Connection, ConnectionGater, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface'
 import { lastActiveMs, markActive } from './conn-activity.ts'
 import { Bans } from './misbehaviour.ts'
-import { BAN_TRACKED_MAX, LimitCounts, KeyCounts, idle, lingered, refuseInbound, refusePeer, remoteIp, surplus, sweepEveryMs, type ConnView, type LimitRecord, type LimitReason, type TransportLimits } from './transport-limits.ts'
+import { Newcomers } from './newcomers.ts'
+import { BAN_TRACKED_MAX, VOUCHED_MAX, VOUCH_MS, LimitCounts, KeyCounts, idle, lingered, refuseInbound, refusePeer, remoteIp, surplus, sweepEveryMs, type ConnView, type LimitRecord, type LimitReason, type TransportLimits } from './transport-limits.ts'
 
 /** A stream reset because the remote kept it half-open after our answer. */
 export class StreamLingerError extends Error {
@@ -54,6 +60,14 @@ const guardOf = new WeakMap<Connection, TransportGuard>()
  */
 export function reportOffence (conn: Connection): void {
   guardOf.get(conn)?.offend(conn)
+}
+
+/**
+ * `conn`'s remote proved it belongs to the network (a ticket that verified, a
+ * login): its source is no longer a newcomer. A no-op on a node without a guard.
+ */
+export function vouchFor (conn: Connection): void {
+  guardOf.get(conn)?.vouch(conn)
 }
 
 /** Handshakes that end this close to the timeout count as timed out (timers fire a little late or early). */
@@ -85,11 +99,13 @@ export class TransportGuard {
   private readonly lingerSince = new WeakMap<Stream, number>()
   private timers: NodeJS.Timeout[] = []
   private readonly bans: Bans
+  private readonly newcomers: Newcomers
 
   constructor (limits: TransportLimits, onLimited: OnLimited) {
     this.limits = limits
     this.onLimited = onLimited
     this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, trackedMax: BAN_TRACKED_MAX })
+    this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
   }
 
   /** Handshakes in progress and open connections, as the guard counts them (tests compare them with libp2p's). */
@@ -115,6 +131,7 @@ export class TransportGuard {
     const key = socketKey(maConn.remoteAddr)
     const reason = refuseInbound({ handshakes: this.pending.size, handshakesFromIp: this.pendingByIp.get(ip), conns: this.conns, connsFromIp: this.inboundByIp.get(ip) }, this.limits)
     if (reason !== null) return this.refuse(reason, ip)
+    if (!this.newcomers.admit(ip, Date.now())) return this.refuse('newcomers', ip)
     this.pending.set(key, { ip, sinceMs: Date.now() })
     this.pendingByIp.inc(ip)
     maConn.addEventListener('close', () => {
@@ -155,10 +172,17 @@ export class TransportGuard {
     for (const c of this.node?.getConnections(conn.remotePeer) ?? [conn]) c.abort(new PeerBannedError(`peer ${peer} banned for ${this.limits.banMs} ms: misbehaviour`))
   }
 
+  /** `conn`'s source IP is vouched for (see vouchFor). */
+  vouch (conn: Connection): void {
+    this.newcomers.vouch(remoteIp(conn.remoteAddr), Date.now())
+  }
+
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
     guardOf.set(conn, this)
     this.conns++
+    // We chose to talk to it: what we dial is no newcomer when it dials back.
+    if (conn.direction === 'outbound') this.vouch(conn)
     if (conn.direction === 'inbound') {
       this.settle(socketKey(conn.remoteAddr))
       const ip = remoteIp(conn.remoteAddr)

@@ -13,11 +13,15 @@ export type LimitReason = ConnLimitReason
 export const LIMIT_REASONS: readonly LimitReason[] = [
   'handshakes-total', 'handshakes-per-ip', 'handshake-timeout',
   'conns-total', 'conns-per-ip', 'conns-per-peer',
-  'conn-idle', 'stream-linger', 'misbehaviour', 'banned'
+  'conn-idle', 'stream-linger', 'misbehaviour', 'banned', 'newcomers'
 ]
 
 /** Peers whose offences are counted, and bans remembered, at most (node/misbehaviour.ts). */
 export const BAN_TRACKED_MAX = 10_000
+
+/** Sources vouched for (node/newcomers.ts) remembered at most, and how long a vouch lasts (real ms). */
+export const VOUCHED_MAX = 10_000
+export const VOUCH_MS = 3_600_000
 
 /** The guard's settings, every duration in real ms (the caller has applied the time scale). 0 switches a per-source limit off. */
 export interface TransportLimits {
@@ -46,6 +50,9 @@ export interface TransportLimits {
   misbehaviourWindowMs: number
   /** How long a banned peer id and its source IP are refused. */
   banMs: number
+  /** Inbound handshakes a second from sources not vouched for (node/newcomers.ts), after a burst; 0 = no limit. */
+  newcomerRatePerS: number
+  newcomerBurst: number
 }
 
 /** The source IP of a connection's remote address ('' when it has none, e.g. a relay). */

@@ -183,6 +183,15 @@ export const CONFIG_SPEC = {
   misbehaviourWindowRealMs: int('PATCHDAY_MISBEHAVIOUR_WINDOW_REAL_MS', 10_000, 100, 3_600_000),
   /** A banned peer's connections are closed, and its peer id and source IP refused for this long (real ms; the IP before any cryptography). */
   banRealMs: int('PATCHDAY_BAN_REAL_MS', 60_000, 1, 86_400_000),
+  /**
+   * Inbound handshakes a second (real time) from sources not vouched for, after a burst of newcomerHandshakesBurst;
+   * past it their sockets are refused before any cryptography. A source is vouched for for an hour once it presents
+   * a ticket that verifies, logs in, or is dialled by this node, and is then never counted: fresh identities from
+   * fresh addresses cost a Noise handshake each, and this bounds what a flood of them costs. A network's newcomers
+   * arrive far slower (a boot of 200 peers: under 5 a second). 0 = no limit.
+   */
+  newcomerHandshakesPerRealS: int('PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S', 50, 0, 1_000_000),
+  newcomerHandshakesBurst: int('PATCHDAY_NEWCOMER_HANDSHAKES_BURST', 200, 1, 1_000_000),
   /** Streams per connection and direction at the muxer, negotiated or not (patchday's protocols allow 18 inbound). */
   streamsPerConnMax: int('PATCHDAY_STREAMS_PER_CONN_MAX', 32, 4, 1024),
   /** Distinct peer ids the `stats` counters remember (peersContacted saturates there). */

@@ -40,7 +40,7 @@ export type LoginFailure = 'busy' | 'timeout' | 'rejected' | 'error'
 export type OfflineReason = 'heartbeat-lost' | 'supernode-gone' | 'session-unknown' | 'demoted'
 export type ClientLeftReason = 'timeout' | 'closed' | 'detached' | 'pending-expired' | 'demoted' | 'replaced'
 /** Why the transport guard refused or closed something (the same list as node/transport-limits.ts). */
-export type ConnLimitReason = 'handshakes-total' | 'handshakes-per-ip' | 'handshake-timeout' | 'conns-total' | 'conns-per-ip' | 'conns-per-peer' | 'conn-idle' | 'stream-linger' | 'misbehaviour' | 'banned'
+export type ConnLimitReason = 'handshakes-total' | 'handshakes-per-ip' | 'handshake-timeout' | 'conns-total' | 'conns-per-ip' | 'conns-per-peer' | 'conn-idle' | 'stream-linger' | 'misbehaviour' | 'banned' | 'newcomers'
 
 export interface EventPayloads {
   /** The process is up and listening. */

@@ -25,6 +25,7 @@ import type { Libp2p } from 'libp2p'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { LoginRequest, PROTOCOL_LOGIN, type LoginResponse } from '../protocol/messages.ts'
 import { serve } from '../rpc.ts'
+import { vouchFor } from '../transport-guard.ts'
 import { hashPassword, verifyPassword } from '../contract/accounts.ts'
 import type { AccountLookup } from '../derived-accounts.ts'
 import { signTicket } from '../tickets.ts'
@@ -158,6 +159,7 @@ export class LoginServer {
       } else {
         const exp = Math.round(Date.now() + this.clock.real(this.init.ticketTtlMs))
         res = { t: 'ok', ticket: await signTicket(this.key, req.account, conn.remotePeer.toString(), exp) }
+        vouchFor(conn)
       }
       const cpu = process.cpuUsage(cpu0)
       this.log.event('login.served', {

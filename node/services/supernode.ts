@@ -26,6 +26,7 @@ import type { Connection, PrivateKey, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL_HEARTBEAT, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse, type Ticket } from '../protocol/messages.ts'
 import { serve, serveStream, request } from '../rpc.ts'
+import { vouchFor } from '../transport-guard.ts'
 import { verifyTicket } from '../tickets.ts'
 import { InvalidMessageError, InvalidTicketError } from '../contract/errors.ts'
 import { BucketMap, createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
@@ -98,12 +99,12 @@ export class Supernode {
   /** Handlers stay registered for the process's life: a demoted peer answers `not-supernode`. */
   async register (): Promise<void> {
     const { node, stats, log } = this.c
-    await node.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, stats, log, async (req, conn) => this.onRequest(req, conn)), { maxInboundStreams: 8 })
+    await node.handle(PROTOCOL_SN, serve(PROTOCOL_SN, SnRequest, stats, log, async (req, conn) => await this.vouching(conn, this.onRequest(req, conn))), { maxInboundStreams: 8 })
     await node.handle(PROTOCOL_SNX, serve(PROTOCOL_SNX, SnxMessage, stats, log, async (req, conn) => this.onExchange(req, conn)), { maxInboundStreams: 4 })
     // Heartbeats: one stream per client session; quiet for longer than the client timeout ends it.
     await node.handle(PROTOCOL_HEARTBEAT, serveStream(PROTOCOL_HEARTBEAT, SnRequest, stats, log, () => this.c.clock.real(this.s.clientTimeoutMs), async (req, conn) => {
       if (req.t !== 'heartbeat') throw new InvalidMessageError(`${req.t} on the heartbeat stream`)
-      return this.onRequest(req, conn)
+      return await this.vouching(conn, this.onRequest(req, conn))
     }), { maxInboundStreams: 2 })
     node.addEventListener('connection:close', this.onClose)
   }
@@ -164,6 +165,13 @@ export class Supernode {
     return picked.map(e => ({ name: e.name, addr: e.addr, load: e.rec.load, issuedAt: e.rec.issuedAt, exp: e.rec.exp, sig: e.rec.sig }))
   }
 
+  /** The answer to `conn`'s request; a client holding a proven slot is vouched for at the transport (no newcomer). */
+  private async vouching (conn: Connection, answer: SnResponse | Promise<SnResponse>): Promise<SnResponse> {
+    const res = await answer
+    if (this.slots.get(conn.remotePeer.toString())?.state === 'active') vouchFor(conn)
+    return res
+  }
+
   private onRequest (req: SnRequest, conn: Connection): SnResponse | Promise<SnResponse> {
     const peerId = conn.remotePeer.toString()
     const now = this.c.clock.now()
@@ -192,7 +200,11 @@ export class Supernode {
     // CPU, bounded by the peer's own budget above, not the clients' shared one).
     if (req.t === 'attach' && slot === undefined && req.ticket !== undefined) {
       const ticket = req.ticket
-      return this.checkTicket(req.name, ticket, peerId).then(refused => refused ?? this.afterBudget(req, peerId, this.c.clock.now()))
+      return this.checkTicket(req.name, ticket, peerId).then(refused => {
+        // A ticket that verifies vouches for its holder, even when the answer is busy.
+        if (refused === null) vouchFor(conn)
+        return refused ?? this.afterBudget(req, peerId, this.c.clock.now())
+      })
     }
     return this.afterBudget(req, peerId, now)
   }

@@ -5,7 +5,7 @@
  * logging in, the attacker must be cut off or throttled, and the right event
  * must be logged, with log lines per interval bounded.
  *
- * Subnets 41..47 (see test/helpers/inproc.ts for the others).
+ * Subnets 41..48 (see test/helpers/inproc.ts for the others).
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -250,6 +250,50 @@ test('9: a burst of malformed frames costs a bounded number of lines, and every 
   assert.equal(t.lines + t.suppressed, BAD, 'every bad frame is a line or counted')
   const seconds = (n.find(n.since(mark, is('log.suppressed', { peer: 'sn-1', event: 'msg.invalid' }))).at(-1)?.time ?? Date.now()) / 1000 - (n.events[mark]?.time ?? Date.now()) / 1000
   assert.ok(t.lines <= 5 * (Math.ceil(seconds) + 1), `${t.lines} msg.invalid lines over ${seconds.toFixed(1)} s`)
+})
+
+test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded rate, vouched clients always', async () => {
+  // A burst of 4 newcomer handshakes, then 1 a second (the floor of the setting).
+  const BURST = 4
+  const n = await net(48, ['sn-1', 'c-1', 'v'], ['sn-1'], {
+    PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_NEWCOMER_HANDSHAKES_BURST: String(BURST), PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S: '1', PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
+  })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  // sn-1 dialled nobody yet: a real client and the raw peer v spend two of the burst, and are vouched for by their tickets.
+  await n.startPeer('c-1')
+  await online(n, ['c-1'], 'sn-1')
+  const v = await n.rawNode('v')
+  const attachV = async (): Promise<string> => {
+    const login = await rpc(await dial(v, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'v', password: InprocNet.password('v') }, LoginResponse)
+    assert.equal(login.t, 'ok')
+    if (login.t !== 'ok') return 'no ticket'
+    const c = await dial(v, n.slot('sn-1').addr)
+    const res = await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'v', ticket: login.ticket }, SnResponse)
+    await c.close()
+    return res.t
+  }
+  assert.equal(await attachV(), 'attached')
+  const mark = n.mark()
+  // 16 fresh identities from 16 fresh addresses, each dialling once (no ticket, so none is vouched for).
+  const squad = new Sybils(48)
+  sybils.push(squad)
+  const fresh = await squad.spawn(16)
+  const t0 = Date.now()
+  const dials = await Promise.allSettled(fresh.map(async node => { await dial(node, n.slot('sn-1').addr) }))
+  const seconds = (Date.now() - t0) / 1000
+  const admitted = dials.filter(d => d.status === 'fulfilled').length
+  // What was left of the burst (at most BURST - 2) and a token a second since, nothing more.
+  assert.ok(admitted <= BURST - 2 + Math.ceil(seconds) + 1, `${admitted} of 16 newcomers admitted in ${seconds.toFixed(1)} s`)
+  assert.ok(admitted >= 1, 'the tokens left were spent on newcomers')
+  // The vouched source is not counted: new connections from v, one after another, are all admitted.
+  for (let i = 0; i < 6; i++) assert.equal(await attachV(), 'attached', `v's attach ${i}`)
+  // The refusals are logged as counts (a line per interval, with a sample address).
+  await n.waitFor(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' })), WAIT_MS, 'conn.limited newcomers')
+  const refused = n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
+  assert.ok(refused >= 16 - admitted, `${refused} refusals logged for ${16 - admitted} refused dials`)
+  // The real client stayed online throughout.
+  assert.equal(n.find(n.since(mark, is('offline', { peer: 'c-1' }))).length, 0)
 })
 
 test('9: a peer that keeps sending bad frames is banned: its connection is closed, its IP refused before the handshake, real clients served, and the ban ends', async () => {

@@ -16,7 +16,9 @@ const LIMITS: TransportLimits = {
   logIntervalMs: 10_000,
   misbehaviourMax: 20,
   misbehaviourWindowMs: 10_000,
-  banMs: 60_000
+  banMs: 60_000,
+  newcomerRatePerS: 50,
+  newcomerBurst: 200
 }
 const calm = { handshakes: 0, handshakesFromIp: 0, conns: 0, connsFromIp: 0 }
 
