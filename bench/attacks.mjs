@@ -143,7 +143,7 @@ function startAttacker (attack, target) {
     child.kill('SIGKILL')
     return { stopTimedOut: 1 }
   }
-  return { stop }
+  return { stop, pid: child.pid }
 }
 
 /** The network a run needs and what happens to it in the window besides the attack: the bench's settings plus an attack's own, and a restart of the clients. */
@@ -226,12 +226,16 @@ async function measure (attack, profile) {
       try {
         const pids = await watched()
         cpu.sample(pids)
+        if (attacker?.pid !== undefined) attackerCpu.sample([attacker.pid])
         rssPeak = Math.max(rssPeak, largestRss(pids))
       } finally { sampling = false }
     }
     const sampler = setInterval(() => { sample().catch(err => { log(`sampler: ${err.message}`) }) }, RSS_SAMPLE_MS)
     const target = { loginAddr: meta.login.addr, snAddr, snAddrs: bootstrap.map(p => bootAddr(p.name)), timeScale: meta.timeScale, attacker: cred('mega-08'), victims: [...clientNames] }
     const attacker = attack === null ? null : startAttacker(attack, target)
+    // The attacker's own CPU: on this shared host it is taken from the target and the probe.
+    const attackerCpu = cpuMeter()
+    if (attacker?.pid !== undefined) attackerCpu.sample([attacker.pid])
     // The clients restart (stopped gracefully, so that they keep their host caches) and attach again.
     let restartAt = null
     let restarting = Promise.resolve(null)
@@ -280,6 +284,7 @@ async function measure (attack, profile) {
       login: latency(samples.login),
       attach: latency(samples.attach),
       targetCpuPct: +(cpu.ticks() / CLOCK_TICKS_PER_S / windowS * 100).toFixed(1),
+      attackerCpuPct: attacker === null ? null : +(attackerCpu.ticks() / CLOCK_TICKS_PER_S / windowS * 100).toFixed(1),
       rssStartMb: mb(rss0),
       rssPeakMb: mb(rssPeak),
       rssGrowthMb: mb(rssPeak - rss0),
@@ -361,12 +366,12 @@ const ms = (x) => x === null ? '-' : `${Math.round(x)}`
 const times = (x) => x === null ? '-' : `${x}x`
 console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker at niceness ${attackerNice}; probe login + attach every ${probeIntervalMs} ms (${cpus().length} cores, node ${process.version}). RSS after: ${settleMs} ms after the attacker ended.`)
 console.log('')
-console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | peak RSS (growth) | RSS after (retained) | clients offline | target log lines | success / p99 / RSS |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | attacker CPU | peak RSS (growth) | RSS after (retained) | clients offline | target log lines | success / p99 / RSS |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 const label = (r) => r.attack === 'control' ? `control${r.settings.length > SETTINGS.length ? ` (${r.settings.slice(SETTINGS.length).join(', ')})` : ''}` : `${r.attack}: ${r.name}`
 for (const r of results) {
   const v = r.verdict
-  console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.rssAfterMb} MB (${r.rssRetainedMb >= 0 ? '+' : ''}${r.rssRetainedMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
+  console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.attackerCpuPct === null ? '-' : `${r.attackerCpuPct} %`} | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.rssAfterMb} MB (${r.rssRetainedMb >= 0 ? '+' : ''}${r.rssRetainedMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
 }
 const restarted = results.filter(r => r.restart !== null)
 if (restarted.length > 0) {
