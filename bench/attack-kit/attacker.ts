@@ -18,7 +18,11 @@ if (attack === undefined) {
 const abort = new AbortController()
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { abort.abort() })
 process.stdout.write('ready\n')
+// Until told to stop: an attack whose sockets are all closed at one moment, its replacements on
+// unref'd timers (attack 4 when every socket is refused), must not let the process end by itself.
+const keepAlive = setInterval(() => {}, 60_000)
 const counts = await attack.run(args.target, abort.signal)
+clearInterval(keepAlive)
 process.stdout.write(JSON.stringify(counts) + '\n')
 // Sockets an attack left behind (silent ones, by design) must not keep the process.
 process.exit(0)
