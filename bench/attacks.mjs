@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0]
+// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no]
 //
 // Issue 8's benchmark: one attacker against a network of --clients peers (`patchday up` on a
 // fresh runs folder: login server, two bootstrap supernodes, real clients), one run per attack
@@ -28,6 +28,11 @@
 // (emulated ms: capped hints keep it at most retryHintMaxMs) and the hints they clamped.
 // Attack 13's verdicts: every client back online, no wait above the cap, client CPU <= 2x the
 // control's (a 2^31 ms hint must not become a hot loop).
+// --decoy yes adds, after each attack on the login server or a supernode, a decoy run: the same
+// attacker process aimed at an address where nothing listens (DECOY_IP, same ports and peer ids),
+// so that it spends its own CPU as in the attack while the target gets nothing. The probe's
+// figures in the decoy run are what the shared host alone costs; what the attack costs beyond
+// them is the target's.
 // Markdown on stdout, JSON in bench/results/attacks-<time>.json, progress on stderr.
 // Run it alone on the machine: latency and CPU are host-wide figures.
 import { CLOCK_TICKS_PER_S, benchArgs, bin, cliAsync, cpuMeter, events, mb, onInterrupt, quantile, root, rssKb } from './lib.mjs'
@@ -39,17 +44,20 @@ import { ATTACKS } from './attack-kit/attacks.ts'
 import { scanRunProcesses } from '../orchestrator/runtime/local-procs.ts'
 import { defaultSetting } from '../node/contract/config.ts'
 
-const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice'], usage)
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice', '--decoy'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
 const probeIntervalMs = Number(arg('--probe-interval-ms', '500'))
 const settleMs = Number(arg('--settle-ms', '3000'))
 const attackerNice = Number(arg('--attacker-nice', '0'))
+const decoyArg = arg('--decoy', 'no')
+/** Where a decoy run aims its attacker: a loopback address of the bench's range where nothing listens. */
+const DECOY_IP = '127.9.99.1'
 
 function usage (why) {
   console.error(`bench/attacks.mjs: ${why}`)
-  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0`)
+  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no`)
   process.exit(2)
 }
 if (!(seconds > 0)) usage('--seconds: a positive number')
@@ -57,6 +65,8 @@ if (!Number.isInteger(clients) || clients < 3) usage('--clients: an integer, at 
 if (!(probeIntervalMs >= 50)) usage('--probe-interval-ms: at least 50')
 if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
 if (!Number.isInteger(attackerNice) || attackerNice < 0 || attackerNice > 19) usage('--attacker-nice: an integer 0..19 (the attacker\'s niceness; 19 yields the CPU to the target and the probe)')
+if (decoyArg !== 'yes' && decoyArg !== 'no') usage('--decoy: yes or no')
+const decoy = decoyArg === 'yes'
 const chosen = attacksArg === 'all' ? ATTACKS : attacksArg.split(',').map(s => ATTACKS.find(a => a.id === Number(s.trim())) ?? usage(`--attacks: no attack ${JSON.stringify(s)} (known: ${ATTACKS.map(a => a.id).join(',')})`))
 
 /** Targets from issue 8; for attacks on the clients (13), their CPU against the control's too. */
@@ -188,7 +198,7 @@ function clientFigures (logs, clientNames, from, to) {
 }
 
 /** One network, one window: the attack (or none, for the control) while the probe and the sampler run. */
-async function measure (attack, profile) {
+async function measure (attack, profile, aimedAtNothing = false) {
   const runsDir = mkdtempSync(join(tmpdir(), `patchday-attacks-${attack?.id ?? 'control'}-`))
   current.runsDir = runsDir
   try {
@@ -231,7 +241,8 @@ async function measure (attack, profile) {
       } finally { sampling = false }
     }
     const sampler = setInterval(() => { sample().catch(err => { log(`sampler: ${err.message}`) }) }, RSS_SAMPLE_MS)
-    const target = { loginAddr: meta.login.addr, snAddr, snAddrs: bootstrap.map(p => bootAddr(p.name)), timeScale: meta.timeScale, attacker: cred('mega-08'), victims: [...clientNames] }
+    const real = { loginAddr: meta.login.addr, snAddr, snAddrs: bootstrap.map(p => bootAddr(p.name)), timeScale: meta.timeScale, attacker: cred('mega-08'), victims: [...clientNames] }
+    const target = aimedAtNothing ? { ...real, loginAddr: decoyAddr(real.loginAddr), snAddr: decoyAddr(real.snAddr), snAddrs: real.snAddrs.map(decoyAddr) } : real
     const attacker = attack === null ? null : startAttacker(attack, target)
     // The attacker's own CPU: on this shared host it is taken from the target and the probe.
     const attackerCpu = cpuMeter()
@@ -276,7 +287,8 @@ async function measure (attack, profile) {
     const all = [...samples.login, ...samples.attach]
     return {
       attack: attack === null ? 'control' : attack.id,
-      name: attack === null ? 'calm control' : attack.name,
+      name: attack === null ? 'calm control' : aimedAtNothing ? `${attack.name}, aimed at nothing (decoy)` : attack.name,
+      decoy: aimedAtNothing,
       target: targetName,
       settings: profile.settings,
       windowS: +windowS.toFixed(1),
@@ -308,6 +320,11 @@ async function measure (attack, profile) {
     }
     current.runsDir = null
   }
+}
+
+/** `addr` with its IP replaced by DECOY_IP (port and /p2p/ kept). */
+function decoyAddr (addr) {
+  return addr.replace(/^\/ip4\/[\d.]+\//, `/ip4/${DECOY_IP}/`)
 }
 
 /** PASS / MISS against the control, per target; '-' when there is nothing to compare. */
@@ -358,6 +375,12 @@ for (const { profile, attacks } of groups.values()) {
     r.verdict = verdicts(r, control)
     results.push(r)
     log(JSON.stringify(r))
+    if (!decoy || attack === null || attack.target === 'clients') continue
+    log(`attack ${attack.id} aimed at nothing (decoy, ${DECOY_IP}): up, ${seconds} s window, down`)
+    const d = await measure(attack, profile, true)
+    d.verdict = verdicts(d, control)
+    results.push(d)
+    log(JSON.stringify(d))
   }
 }
 
