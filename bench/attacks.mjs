@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no]
+// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no --repeat 1]
 //
 // Issue 8's benchmark: one attacker against a network of --clients peers (`patchday up` on a
 // fresh runs folder: login server, two bootstrap supernodes, real clients), one run per attack
@@ -33,6 +33,10 @@
 // so that it spends its own CPU as in the attack while the target gets nothing. The probe's
 // figures in the decoy run are what the shared host alone costs; what the attack costs beyond
 // them is the target's.
+// --repeat N runs the control and each attack N times, alternating (control, attacks; control,
+// attacks; ...), each attack compared with the control of its own round; a summary gives every
+// round's ratios and the verdicts on their medians (RSS on the largest growth). A p99 of 120 samples
+// is the second-slowest sample: one round says little.
 // Markdown on stdout, JSON in bench/results/attacks-<time>.json, progress on stderr.
 // Run it alone on the machine: latency and CPU are host-wide figures.
 import { CLOCK_TICKS_PER_S, benchArgs, bin, cliAsync, cpuMeter, events, mb, onInterrupt, quantile, root, rssKb } from './lib.mjs'
@@ -44,7 +48,7 @@ import { ATTACKS } from './attack-kit/attacks.ts'
 import { scanRunProcesses } from '../orchestrator/runtime/local-procs.ts'
 import { defaultSetting } from '../node/contract/config.ts'
 
-const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice', '--decoy'], usage)
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice', '--decoy', '--repeat'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
@@ -52,12 +56,13 @@ const probeIntervalMs = Number(arg('--probe-interval-ms', '500'))
 const settleMs = Number(arg('--settle-ms', '3000'))
 const attackerNice = Number(arg('--attacker-nice', '0'))
 const decoyArg = arg('--decoy', 'no')
+const repeat = Number(arg('--repeat', '1'))
 /** Where a decoy run aims its attacker: a loopback address of the bench's range where nothing listens. */
 const DECOY_IP = '127.9.99.1'
 
 function usage (why) {
   console.error(`bench/attacks.mjs: ${why}`)
-  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no`)
+  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no --repeat 1`)
   process.exit(2)
 }
 if (!(seconds > 0)) usage('--seconds: a positive number')
@@ -67,6 +72,7 @@ if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
 if (!Number.isInteger(attackerNice) || attackerNice < 0 || attackerNice > 19) usage('--attacker-nice: an integer 0..19 (the attacker\'s niceness; 19 yields the CPU to the target and the probe)')
 if (decoyArg !== 'yes' && decoyArg !== 'no') usage('--decoy: yes or no')
 const decoy = decoyArg === 'yes'
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) usage('--repeat: an integer 1..20 (rounds of control and attacks)')
 const chosen = attacksArg === 'all' ? ATTACKS : attacksArg.split(',').map(s => ATTACKS.find(a => a.id === Number(s.trim())) ?? usage(`--attacks: no attack ${JSON.stringify(s)} (known: ${ATTACKS.map(a => a.id).join(',')})`))
 
 /** Targets from issue 8; for attacks on the clients (13), their CPU against the control's too. */
@@ -322,6 +328,44 @@ async function measure (attack, profile, aimedAtNothing = false) {
   }
 }
 
+/**
+ * Rounds of one attack (and of its decoy, apart): each round's ratios to its own control, their
+ * medians, and the verdicts on the medians (RSS on the largest growth of any round).
+ */
+function summarise (rs) {
+  const keyOf = (r) => `${r.attack}${r.decoy ? ' decoy' : ''}`
+  const rows = new Map()
+  for (const r of rs) {
+    if (r.attack === 'control') continue
+    if (!rows.has(keyOf(r))) rows.set(keyOf(r), [])
+    rows.get(keyOf(r)).push(r)
+  }
+  const median = (xs) => { const v = xs.filter(x => x !== null).sort((a, b) => a - b); return v.length === 0 ? null : +quantile(v, 0.5).toFixed(2) }
+  return [...rows.values()].map(list => {
+    const each = (f) => list.map(r => r.verdict[f])
+    const success = median(each('successVsControl'))
+    const login = median(each('loginP99VsControl'))
+    const attach = median(each('attachP99VsControl'))
+    const rssMax = Math.max(...list.map(r => r.rssGrowthMb))
+    const worst = login === null || attach === null ? null : Math.max(login, attach)
+    return {
+      attack: list[0].attack,
+      name: list[0].name,
+      rounds: list.length,
+      successVsControl: each('successVsControl'),
+      loginP99VsControl: each('loginP99VsControl'),
+      attachP99VsControl: each('attachP99VsControl'),
+      rssGrowthMb: list.map(r => r.rssGrowthMb),
+      medians: { successVsControl: success, loginP99VsControl: login, attachP99VsControl: attach },
+      verdict: {
+        success: success !== null && success >= TARGET.successVsControlMin ? 'PASS' : 'MISS',
+        p99: worst !== null && worst <= TARGET.p99VsControlMax ? 'PASS' : 'MISS',
+        rss: rssMax < TARGET.rssGrowthMbMax ? 'PASS' : 'MISS'
+      }
+    }
+  })
+}
+
 /** `addr` with its IP replaced by DECOY_IP (port and /p2p/ kept). */
 function decoyAddr (addr) {
   return addr.replace(/^\/ip4\/[\d.]+\//, `/ip4/${DECOY_IP}/`)
@@ -366,23 +410,29 @@ for (const attack of chosen) {
 log(`${seconds} s per run, ${clients} peers, probe every ${probeIntervalMs} ms; runs: ${[...groups.values()].map(g => `control, ${g.attacks.map(a => a.id).join(', ')}`).join('; ')}`)
 const results = []
 for (const { profile, attacks } of groups.values()) {
-  let control = null
-  for (const attack of [null, ...attacks]) {
-    const what = attack === null ? `control (${profile.settings.join(' ')}${profile.restartClientsAfterMs !== null ? ', clients restarted' : ''})` : `attack ${attack.id} (${attack.name})`
-    log(`${what}: up, ${seconds} s window, down`)
-    const r = await measure(attack, profile)
-    control ??= r
-    r.verdict = verdicts(r, control)
-    results.push(r)
-    log(JSON.stringify(r))
-    if (!decoy || attack === null || attack.target === 'clients') continue
-    log(`attack ${attack.id} aimed at nothing (decoy, ${DECOY_IP}): up, ${seconds} s window, down`)
-    const d = await measure(attack, profile, true)
-    d.verdict = verdicts(d, control)
-    results.push(d)
-    log(JSON.stringify(d))
+  for (let round = 1; round <= repeat; round++) {
+    let control = null
+    const of = repeat > 1 ? `, round ${round} of ${repeat}` : ''
+    for (const attack of [null, ...attacks]) {
+      const what = attack === null ? `control (${profile.settings.join(' ')}${profile.restartClientsAfterMs !== null ? ', clients restarted' : ''})` : `attack ${attack.id} (${attack.name})`
+      log(`${what}${of}: up, ${seconds} s window, down`)
+      const r = await measure(attack, profile)
+      r.round = round
+      control ??= r
+      r.verdict = verdicts(r, control)
+      results.push(r)
+      log(JSON.stringify(r))
+      if (!decoy || attack === null || attack.target === 'clients') continue
+      log(`attack ${attack.id} aimed at nothing (decoy, ${DECOY_IP})${of}: up, ${seconds} s window, down`)
+      const d = await measure(attack, profile, true)
+      d.round = round
+      d.verdict = verdicts(d, control)
+      results.push(d)
+      log(JSON.stringify(d))
+    }
   }
 }
+const summary = repeat > 1 ? summarise(results) : null
 
 const pct = (x) => x === null ? '-' : `${(x * 100).toFixed(1)} %`
 const ms = (x) => x === null ? '-' : `${Math.round(x)}`
@@ -391,7 +441,7 @@ console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker at nicen
 console.log('')
 console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | attacker CPU | peak RSS (growth) | RSS after (retained) | clients offline | target log lines | success / p99 / RSS |')
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
-const label = (r) => r.attack === 'control' ? `control${r.settings.length > SETTINGS.length ? ` (${r.settings.slice(SETTINGS.length).join(', ')})` : ''}` : `${r.attack}: ${r.name}`
+const label = (r) => `${repeat > 1 ? `#${r.round} ` : ''}${r.attack === 'control' ? `control${r.settings.length > SETTINGS.length ? ` (${r.settings.slice(SETTINGS.length).join(', ')})` : ''}` : `${r.attack}: ${r.name}`}`
 for (const r of results) {
   const v = r.verdict
   console.log(`| ${label(r)} | ${r.target} | ${pct(r.success)} (${times(v.successVsControl)}) | ${ms(r.login.p50Ms)} / ${ms(r.login.p99Ms)} (${times(v.loginP99VsControl)}) | ${ms(r.attach.p50Ms)} / ${ms(r.attach.p99Ms)} (${times(v.attachP99VsControl)}) | ${r.targetCpuPct} % | ${r.attackerCpuPct === null ? '-' : `${r.attackerCpuPct} %`} | ${r.rssPeakMb} MB (+${r.rssGrowthMb}) | ${r.rssAfterMb} MB (${r.rssRetainedMb >= 0 ? '+' : ''}${r.rssRetainedMb}) | ${r.clientsOffline} | ${r.targetLogLines} | ${r.attack === 'control' ? '-' : `${v.success} / ${v.p99} / ${v.rss}`} |`)
@@ -412,7 +462,18 @@ if (restarted.length > 0) {
     console.log(`| ${label(r)} | ${c.restarted} | ${c.backOnline} | ${s(c.recoveryP50Ms)} / ${s(c.recoveryMaxMs)} | ${tries(c.attach)} | ${tries(c.login)} | ${c.roundsFailed} (${c.longestWaitMs ?? '-'}) | ${c.hintsClamped} (${c.hugestHintMs ?? '-'}) | ${r.targetCpuPct} % (${times(v.clientCpuVsControl ?? null)}) | ${verdict} |`)
   }
 }
+if (summary !== null) {
+  const list = (xs) => xs.map(x => x === null ? '-' : x).join(' / ')
+  console.log('')
+  console.log(`${repeat} rounds, each attack against the control of its round; verdicts on the medians (RSS on the largest growth).`)
+  console.log('')
+  console.log('| attack | rounds | success vs control: each (median) | login p99 vs control: each (median) | attach p99 vs control: each (median) | peak RSS growth MB: each | success / p99 / RSS |')
+  console.log('|---|---|---|---|---|---|---|')
+  for (const s of summary) {
+    console.log(`| ${s.attack}: ${s.name} | ${s.rounds} | ${list(s.successVsControl)} (${times(s.medians.successVsControl)}) | ${list(s.loginP99VsControl)} (${times(s.medians.loginP99VsControl)}) | ${list(s.attachP99VsControl)} (${times(s.medians.attachP99VsControl)}) | ${list(s.rssGrowthMb)} | ${s.verdict.success} / ${s.verdict.p99} / ${s.verdict.rss} |`)
+  }
+}
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `attacks-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, attackerNice, settleMs, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results }, null, 2))
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, attackerNice, settleMs, repeat, decoy, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results, summary }, null, 2))
 console.error(`written ${out}`)
