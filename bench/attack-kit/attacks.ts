@@ -17,7 +17,7 @@ import { createNode } from '../../node/libp2p.ts'
 import { signRecord } from '../../node/sn-record.ts'
 import { LoginResponse, PROTOCOL_HEARTBEAT, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage, type SnInfo } from '../../node/protocol/messages.ts'
 import { dial, dialMany, trickle } from '../../test/helpers/hostile-transport.ts'
-import { rpc, silentLog } from '../../test/helpers/hostile-app.ts'
+import { BAD_FRAME, rpc, silentLog } from '../../test/helpers/hostile-app.ts'
 import { serve } from '../../node/rpc.ts'
 import { Stats } from '../../node/stats.ts'
 import { framed, readMessage, writeMessage } from '../../node/protocol/codec.ts'
@@ -257,7 +257,6 @@ async function loginFlood (t: AttackTarget, signal: AbortSignal): Promise<Counts
 async function badFrames (t: AttackTarget, signal: AbortSignal): Promise<Counts> {
   const node = await freshNode(9, 1)
   const c: Counts = {}
-  const junk = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
   let conn: Connection | undefined
   try {
     return await loop(signal, c, async () => {
@@ -265,7 +264,7 @@ async function badFrames (t: AttackTarget, signal: AbortSignal): Promise<Counts>
       const open = conn
       await Promise.all(Array.from({ length: 4 }, async () => {
         const s = await open.newStream(PROTOCOL_SN, { signal: AbortSignal.timeout(5000) })
-        s.send(junk)
+        s.send(BAD_FRAME)
         await s.close({ signal: AbortSignal.timeout(5000) }).catch((err: unknown) => { s.abort(err as Error) })
         bump(c, 'badFrames')
       }))

@@ -18,6 +18,9 @@ import type { EventLog } from '../../node/log.ts'
 import { TIME_SCALE } from './inproc.ts'
 
 export const RPC_TIMEOUT_MS = 10_000
+
+/** A length-prefixed frame (10 bytes) that is not JSON: what no patchday peer sends. */
+export const BAD_FRAME = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
 const stats = new Stats()
 
 /** Emulated now, as the peers of an InprocNet see it. */

@@ -9,9 +9,10 @@
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
 import { InprocNet, is } from '../helpers/inproc.ts'
-import { Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIMEOUT_MS } from '../helpers/hostile-app.ts'
+import { BAD_FRAME, Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIMEOUT_MS } from '../helpers/hostile-app.ts'
 import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage } from '../../node/protocol/messages.ts'
 import { serve } from '../../node/rpc.ts'
 import { Stats } from '../../node/stats.ts'
@@ -39,6 +40,14 @@ const online = (n: InprocNet, peers: string[], sn?: string): Promise<unknown> =>
 /** `s` (base64 or hex text) with its first character changed: a signature that no longer verifies. */
 function flipFirst (s: string): string {
   return (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
+}
+
+/** sn-1 of `n` serving, and the raw peer `atk` connected to it. */
+async function snWithAttacker (n: InprocNet): Promise<{ atk: Libp2p, conn: Connection }> {
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  const atk = await n.rawNode('atk')
+  return { atk, conn: await dial(atk, n.slot('sn-1').addr) }
 }
 
 /** Lines of `ev` written plus those counted in log.suppressed, from `peer` since `mark`. */
@@ -228,17 +237,13 @@ test('8: parallel logins from one peer do not starve a real login; wrong passwor
 test('9: a burst of malformed frames costs a bounded number of lines, and every one is counted', async () => {
   // Bans off: this test counts what the log limiter does with every one of the 200 (the ban test is below).
   const n = await net(45, ['sn-1', 'atk'], ['sn-1'], { PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000', PATCHDAY_MISBEHAVIOUR_MAX: '0' })
-  await n.startPeer('sn-1')
-  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
-  const atk = await n.rawNode('atk')
-  const conn = await dial(atk, n.slot('sn-1').addr)
+  const { conn } = await snWithAttacker(n)
   const mark = n.mark()
   const BAD = 200
-  const junk = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
   for (let i = 0; i < BAD; i += 4) {
     await Promise.all(Array.from({ length: 4 }, async () => {
       const s: Stream = await conn.newStream(PROTOCOL_SN, { signal: AbortSignal.timeout(RPC_TIMEOUT_MS) })
-      s.send(junk)
+      s.send(BAD_FRAME)
       await s.close({ signal: AbortSignal.timeout(RPC_TIMEOUT_MS) }).catch((err: unknown) => { s.abort(err as Error) })
     }))
   }
@@ -300,20 +305,16 @@ test('9: a peer that keeps sending bad frames is banned: its connection is close
   const MAX = 8
   const BAN_MS = 4000
   const n = await net(47, ['sn-1', 'atk', 'c-1'], ['sn-1'], { PATCHDAY_MISBEHAVIOUR_MAX: String(MAX), PATCHDAY_BAN_REAL_MS: String(BAN_MS), PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000' })
-  await n.startPeer('sn-1')
-  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
-  const atk = await n.rawNode('atk')
+  const { atk, conn } = await snWithAttacker(n)
   const atkId = atk.peerId.toString()
-  const conn = await dial(atk, n.slot('sn-1').addr)
   const mark = n.mark()
-  const junk = Uint8Array.from([10, ...new TextEncoder().encode('not json!!')])
   // One bad frame at a time, each stream's end awaited (the server resets it), until the connection is cut.
   let sent = 0
   while (conn.status === 'open' && sent < 3 * MAX) {
     try {
       const s: Stream = await conn.newStream(PROTOCOL_SN, { signal: AbortSignal.timeout(RPC_TIMEOUT_MS) })
       const ended = new Promise(resolve => { s.addEventListener('close', resolve, { once: true }) })
-      s.send(junk)
+      s.send(BAD_FRAME)
       await s.close({ signal: AbortSignal.timeout(RPC_TIMEOUT_MS) }).catch((err: unknown) => { s.abort(err as Error) })
       await Promise.race([ended, sleep(RPC_TIMEOUT_MS)])
       sent++
