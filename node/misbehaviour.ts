@@ -16,6 +16,7 @@
  * (docs/model.md); behind a shared NAT an IP ban would also shut out the
  * neighbours for `banMs`. Pure; time is passed in.
  */
+import { Deadlines } from './deadlines.ts'
 import { BucketMap } from './token-bucket.ts'
 
 export interface BanLimits {
@@ -33,11 +34,12 @@ export type BanKey = `peer:${string}` | `ip:${string}`
 export class Bans {
   private readonly limits: BanLimits
   private readonly offences: BucketMap | null
-  /** Banned keys with the time their ban ends, least recently banned first. */
-  private readonly until = new Map<BanKey, number>()
+  /** Banned keys until their ban ends, least recently banned first. */
+  private readonly until: Deadlines<BanKey>
 
   constructor (limits: BanLimits) {
     this.limits = limits
+    this.until = new Deadlines(limits.trackedMax)
     this.offences = limits.max > 0 ? new BucketMap(limits.max * 1000 / limits.windowMs, limits.max, limits.trackedMax) : null
   }
 
@@ -56,16 +58,10 @@ export class Bans {
 
   /** Whether `key` is banned at `nowMs`; an expired ban is forgotten. */
   banned (key: BanKey, nowMs: number): boolean {
-    const t = this.until.get(key)
-    if (t === undefined) return false
-    if (nowMs < t) return true
-    this.until.delete(key)
-    return false
+    return this.until.holds(key, nowMs)
   }
 
   private ban (key: BanKey, nowMs: number): void {
-    this.until.delete(key)
-    if (this.until.size >= this.limits.trackedMax) this.until.delete(this.until.keys().next().value as BanKey)
     this.until.set(key, nowMs + this.limits.banMs)
   }
 }

@@ -17,6 +17,7 @@
  * their ages are bounded (the least recently vouched go first). Pure; time is
  * passed in.
  */
+import { Deadlines } from './deadlines.ts'
 import { createBucket, take, type TokenBucket } from './token-bucket.ts'
 
 export interface NewcomerLimits {
@@ -32,12 +33,12 @@ export interface NewcomerLimits {
 export class Newcomers {
   private readonly limits: NewcomerLimits
   private readonly bucket: TokenBucket | null
-  /** Vouched sources with the time their vouch ends, least recently vouched first. */
-  private readonly vouched = new Map<string, number>()
+  /** Vouched sources until their vouch ends, least recently vouched first. */
+  private readonly vouched: Deadlines<string>
 
   constructor (limits: NewcomerLimits, nowMs: number) {
-    if (!Number.isInteger(limits.vouchedMax) || limits.vouchedMax < 1) throw new RangeError(`vouchedMax ${limits.vouchedMax} is not a positive whole number`)
     this.limits = limits
+    this.vouched = new Deadlines(limits.vouchedMax)
     this.bucket = limits.ratePerS > 0 ? createBucket(limits.ratePerS, Math.max(1, limits.burst), nowMs) : null
   }
 
@@ -46,19 +47,12 @@ export class Newcomers {
 
   /** `source` proved it belongs to the network at `nowMs`. */
   vouch (source: string, nowMs: number): void {
-    if (source === '') return
-    this.vouched.delete(source)
-    if (this.vouched.size >= this.limits.vouchedMax) this.vouched.delete(this.vouched.keys().next().value as string)
-    this.vouched.set(source, nowMs + this.limits.vouchMs)
+    if (source !== '') this.vouched.set(source, nowMs + this.limits.vouchMs)
   }
 
   /** Whether `source` is vouched for at `nowMs`; an expired vouch is forgotten. */
   isVouched (source: string, nowMs: number): boolean {
-    const until = this.vouched.get(source)
-    if (until === undefined) return false
-    if (nowMs < until) return true
-    this.vouched.delete(source)
-    return false
+    return this.vouched.holds(source, nowMs)
   }
 
   /** May a handshake from `source` start? A newcomer takes a token; false when none is left. */
