@@ -414,21 +414,20 @@ for (const { profile, attacks } of groups.values()) {
     let control = null
     const of = repeat > 1 ? `, round ${round} of ${repeat}` : ''
     for (const attack of [null, ...attacks]) {
-      const what = attack === null ? `control (${profile.settings.join(' ')}${profile.restartClientsAfterMs !== null ? ', clients restarted' : ''})` : `attack ${attack.id} (${attack.name})`
-      log(`${what}${of}: up, ${seconds} s window, down`)
-      const r = await measure(attack, profile)
-      r.round = round
-      control ??= r
-      r.verdict = verdicts(r, control)
-      results.push(r)
-      log(JSON.stringify(r))
-      if (!decoy || attack === null || attack.target === 'clients') continue
-      log(`attack ${attack.id} aimed at nothing (decoy, ${DECOY_IP})${of}: up, ${seconds} s window, down`)
-      const d = await measure(attack, profile, true)
-      d.round = round
-      d.verdict = verdicts(d, control)
-      results.push(d)
-      log(JSON.stringify(d))
+      // After an attack on a supernode or the login server, its decoy (--decoy yes).
+      const aims = decoy && attack !== null && attack.target !== 'clients' ? [false, true] : [false]
+      for (const aimedAtNothing of aims) {
+        const what = attack === null
+          ? `control (${profile.settings.join(' ')}${profile.restartClientsAfterMs !== null ? ', clients restarted' : ''})`
+          : aimedAtNothing ? `attack ${attack.id} aimed at nothing (decoy, ${DECOY_IP})` : `attack ${attack.id} (${attack.name})`
+        log(`${what}${of}: up, ${seconds} s window, down`)
+        const r = await measure(attack, profile, aimedAtNothing)
+        r.round = round
+        control ??= r
+        r.verdict = verdicts(r, control)
+        results.push(r)
+        log(JSON.stringify(r))
+      }
     }
   }
 }
