@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no --repeat 1]
+// npm run bench:attacks [-- --seconds 60 --attacks all|1,2,4,... --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --attacker-cpus all --decoy no --repeat 1]
 //
 // Issue 8's benchmark: one attacker against a network of --clients peers (`patchday up` on a
 // fresh runs folder: login server, two bootstrap supernodes, real clients), one run per attack
@@ -33,6 +33,11 @@
 // so that it spends its own CPU as in the attack while the target gets nothing. The probe's
 // figures in the decoy run are what the shared host alone costs; what the attack costs beyond
 // them is the target's.
+// --attacker-cpus LIST (e.g. 1) pins the attacker to those cores (taskset) and the bench with
+// everything it starts (the network, the probe) to the others, as if the attacker had a machine
+// of its own: its own CPU then no longer competes with the target's and the probe's, and what
+// is left of an attack's cost is what the target's handling of it costs. Control runs are
+// pinned the same way. Default all: everything shares every core.
 // --repeat N runs the control and each attack N times, alternating (control, attacks; control,
 // attacks; ...), each attack compared with the control of its own round; a summary gives every
 // round's ratios and the verdicts on their medians (RSS on the largest growth). A p99 of 120 samples
@@ -48,13 +53,14 @@ import { ATTACKS } from './attack-kit/attacks.ts'
 import { scanRunProcesses } from '../orchestrator/runtime/local-procs.ts'
 import { defaultSetting } from '../node/contract/config.ts'
 
-const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice', '--decoy', '--repeat'], usage)
+const arg = benchArgs(['--seconds', '--attacks', '--clients', '--probe-interval-ms', '--settle-ms', '--attacker-nice', '--attacker-cpus', '--decoy', '--repeat'], usage)
 const seconds = Number(arg('--seconds', '60'))
 const attacksArg = arg('--attacks', 'all')
 const clients = Number(arg('--clients', '10'))
 const probeIntervalMs = Number(arg('--probe-interval-ms', '500'))
 const settleMs = Number(arg('--settle-ms', '3000'))
 const attackerNice = Number(arg('--attacker-nice', '0'))
+const attackerCpusArg = arg('--attacker-cpus', 'all')
 const decoyArg = arg('--decoy', 'no')
 const repeat = Number(arg('--repeat', '1'))
 /** Where a decoy run aims its attacker: a loopback address of the bench's range where nothing listens. */
@@ -62,7 +68,7 @@ const DECOY_IP = '127.9.99.1'
 
 function usage (why) {
   console.error(`bench/attacks.mjs: ${why}`)
-  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --decoy no --repeat 1`)
+  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --attacker-cpus all --decoy no --repeat 1`)
   process.exit(2)
 }
 if (!(seconds > 0)) usage('--seconds: a positive number')
@@ -71,6 +77,7 @@ if (!(probeIntervalMs >= 50)) usage('--probe-interval-ms: at least 50')
 if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
 if (!Number.isInteger(attackerNice) || attackerNice < 0 || attackerNice > 19) usage('--attacker-nice: an integer 0..19 (the attacker\'s niceness; 19 yields the CPU to the target and the probe)')
 if (decoyArg !== 'yes' && decoyArg !== 'no') usage('--decoy: yes or no')
+const pinning = cpuPinning(attackerCpusArg)
 const decoy = decoyArg === 'yes'
 if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) usage('--repeat: an integer 1..20 (rounds of control and attacks)')
 const chosen = attacksArg === 'all' ? ATTACKS : attacksArg.split(',').map(s => ATTACKS.find(a => a.id === Number(s.trim())) ?? usage(`--attacks: no attack ${JSON.stringify(s)} (known: ${ATTACKS.map(a => a.id).join(',')})`))
@@ -86,6 +93,21 @@ const RSS_SAMPLE_MS = 250
 const SETTINGS = ['snAttachTicket=required']
 
 const log = (line) => { process.stderr.write(`[bench:attacks] ${line}\n`) }
+
+/**
+ * --attacker-cpus: null for all (no pinning), else the attacker's cores and the rest's, both
+ * non-empty subsets of the cores this process may use.
+ */
+function cpuPinning (list) {
+  if (list === 'all') return null
+  const cores = cpus().length
+  const attacker = [...new Set(list.split(',').map(s => Number(s.trim())))].sort((a, b) => a - b)
+  if (attacker.some(c => !Number.isInteger(c) || c < 0 || c >= cores)) usage(`--attacker-cpus: a comma list of cores 0..${cores - 1}, or all`)
+  const rest = [...Array(cores).keys()].filter(c => !attacker.includes(c))
+  if (rest.length === 0) usage(`--attacker-cpus: leave at least one of the ${cores} cores to the network and the probe`)
+  if (spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) usage('--attacker-cpus needs taskset (util-linux) on the PATH')
+  return { attacker: attacker.join(','), rest: rest.join(',') }
+}
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'))
 
@@ -133,7 +155,10 @@ function startProbe (args) {
  * ATTACK_STOP_MS (then it is killed).
  */
 function startAttacker (attack, target) {
-  const child = spawn(process.execPath, [join(root, 'bench', 'attack-kit', 'attacker.ts'), JSON.stringify({ id: attack.id, target })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, join(root, 'bench', 'attack-kit', 'attacker.ts'), JSON.stringify({ id: attack.id, target })]
+  // taskset execs the attacker in its own place: child.pid is the attacker's.
+  if (pinning !== null) argv.unshift('taskset', '-c', pinning.attacker)
+  const child = spawn(argv[0], argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   current.attacker = child
   if (attackerNice !== 0 && child.pid !== undefined) setPriority(child.pid, attackerNice)
   let out = ''
@@ -407,6 +432,12 @@ for (const attack of chosen) {
   if (!groups.has(key)) groups.set(key, { profile, attacks: [] })
   groups.get(key).attacks.push(attack)
 }
+if (pinning !== null) {
+  // Every thread of this process; what it starts from now on (network, probe) inherits the mask.
+  const r = spawnSync('taskset', ['-a', '-p', '-c', pinning.rest, String(process.pid)], { encoding: 'utf8' })
+  if (r.status !== 0) usage(`--attacker-cpus: taskset could not pin the bench to cores ${pinning.rest}: ${(r.stderr || '').trim()}`)
+  log(`attacker pinned to cores ${pinning.attacker}; the network and the probe to cores ${pinning.rest}`)
+}
 log(`${seconds} s per run, ${clients} peers, probe every ${probeIntervalMs} ms; runs: ${[...groups.values()].map(g => `control, ${g.attacks.map(a => a.id).join(', ')}`).join('; ')}`)
 const results = []
 for (const { profile, attacks } of groups.values()) {
@@ -436,7 +467,7 @@ const summary = repeat > 1 ? summarise(results) : null
 const pct = (x) => x === null ? '-' : `${(x * 100).toFixed(1)} %`
 const ms = (x) => x === null ? '-' : `${Math.round(x)}`
 const times = (x) => x === null ? '-' : `${x}x`
-console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker at niceness ${attackerNice}; probe login + attach every ${probeIntervalMs} ms (${cpus().length} cores, node ${process.version}). RSS after: ${settleMs} ms after the attacker ended.`)
+console.log(`Attacks, ${seconds} s each, ${clients} peers, one attacker at niceness ${attackerNice}${pinning === null ? '' : ` on cores ${pinning.attacker} (network and probe on ${pinning.rest})`}; probe login + attach every ${probeIntervalMs} ms (${cpus().length} cores, node ${process.version}). RSS after: ${settleMs} ms after the attacker ended.`)
 console.log('')
 console.log('| attack | target | probe success (vs control) | login p50 / p99 ms (p99 vs control) | attach p50 / p99 ms (p99 vs control) | target CPU | attacker CPU | peak RSS (growth) | RSS after (retained) | clients offline | target log lines | success / p99 / RSS |')
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
@@ -474,5 +505,5 @@ if (summary !== null) {
 }
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `attacks-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, attackerNice, settleMs, repeat, decoy, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results, summary }, null, 2))
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds, clients, probeIntervalMs, attackerNice, attackerCpus: pinning?.attacker ?? 'all', otherCpus: pinning?.rest ?? 'all', settleMs, repeat, decoy, settings: SETTINGS, targets: TARGET, hintCapMs: HINT_CAP_MS, results, summary }, null, 2))
 console.error(`written ${out}`)
