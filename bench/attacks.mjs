@@ -90,6 +90,8 @@ const HINT_CAP_MS = defaultSetting('retryHintMaxMs')
 /** After its signal, an attack gets this long to stop (its in-flight requests time out within 10 s). */
 const ATTACK_STOP_MS = 15_000
 const RSS_SAMPLE_MS = 250
+/** The probe's slowest samples kept per run (ms and when in the window), to see where a p99 comes from. */
+const SLOWEST_KEPT = 3
 const SETTINGS = ['snAttachTicket=required']
 
 const log = (line) => { process.stderr.write(`[bench:attacks] ${line}\n`) }
@@ -124,7 +126,9 @@ onInterrupt({ log, stop: () => { current.attacker?.kill('SIGTERM'); current.prob
 function latency (samples) {
   const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
   const r = (x) => x === null ? null : +x.toFixed(1)
-  return { n: samples.length, ok: ok.length, p50Ms: r(quantile(ok, 0.5)), p99Ms: r(quantile(ok, 0.99)), outcomes: Object.fromEntries(Object.entries(Object.groupBy(samples, s => s.outcome)).map(([k, v]) => [k, v.length])) }
+  // Where the tail is: a p99 of 120 samples is the second-slowest, so name the slowest and when they began.
+  const slowest = samples.filter(s => s.ok).sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_KEPT).map(s => ({ ms: r(s.ms), atS: +(s.atMs / 1000).toFixed(1) }))
+  return { n: samples.length, ok: ok.length, p50Ms: r(quantile(ok, 0.5)), p99Ms: r(quantile(ok, 0.99)), slowest, outcomes: Object.fromEntries(Object.entries(Object.groupBy(samples, s => s.outcome)).map(([k, v]) => [k, v.length])) }
 }
 
 /** The probe: a child process; `ready` once its node runs, `done` with its samples when it ends. */

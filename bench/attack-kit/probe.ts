@@ -20,7 +20,8 @@ import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, SnResponse } from '../../no
 import { defaultSetting } from '../../node/contract/config.ts'
 
 interface ProbeArgs { loginAddr: string, snAddr: string, account: string, password: string, listenIp: string, seconds: number, intervalMs: number, timeScale: number }
-interface Sample { ok: boolean, ms: number, outcome: string }
+/** One login or attach: `atMs` is when it began, from the start of the window (`ready`). */
+interface Sample { ok: boolean, ms: number, outcome: string, atMs: number }
 
 const a = JSON.parse(process.argv[2] ?? '') as ProbeArgs
 const loginTimeoutMs = defaultSetting('loginTimeoutMs') * a.timeScale
@@ -32,19 +33,21 @@ const samples: { login: Sample[], attach: Sample[] } = { login: [], attach: [] }
 /** Dial (a new connection) and one request within `timeoutMs`, timed from the dial. */
 async function timed<T extends { t: string }> (addr: string, protocol: string, msg: unknown, schema: typeof LoginResponse | typeof SnResponse, timeoutMs: number, keep: (c: Connection) => void): Promise<{ res: T | null, sample: Sample }> {
   const t0 = performance.now()
+  const atMs = Math.round(t0 - windowStart)
   const signal = AbortSignal.timeout(timeoutMs)
   try {
     const conn = await node.dial(multiaddr(addr), { signal, force: true })
     keep(conn)
     const res = await request(conn, protocol, msg, schema, stats, signal) as T
     const ok = res.t === 'ok' || res.t === 'attached'
-    return { res, sample: { ok, ms: performance.now() - t0, outcome: res.t } }
+    return { res, sample: { ok, ms: performance.now() - t0, outcome: res.t, atMs } }
   } catch (err) {
-    return { res: null, sample: { ok: false, ms: performance.now() - t0, outcome: `error:${(err as Error).name}` } }
+    return { res: null, sample: { ok: false, ms: performance.now() - t0, outcome: `error:${(err as Error).name}`, atMs } }
   }
 }
 
 process.stdout.write('ready\n')
+const windowStart = performance.now()
 const until = Date.now() + a.seconds * 1000
 while (Date.now() < until) {
   const next = Date.now() + a.intervalMs
