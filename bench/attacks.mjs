@@ -124,10 +124,11 @@ const current = { attacker: null, probe: null, runsDir: null }
 onInterrupt({ log, stop: () => { current.attacker?.kill('SIGTERM'); current.probe?.kill('SIGTERM') }, runsDir: () => current.runsDir, downLimitMs: LIMIT.down })
 
 function latency (samples) {
-  const ok = samples.filter(s => s.ok).map(s => s.ms).sort((a, b) => a - b)
+  const okSamples = samples.filter(s => s.ok).sort((a, b) => a.ms - b.ms)
+  const ok = okSamples.map(s => s.ms)
   const r = (x) => x === null ? null : +x.toFixed(1)
   // Where the tail is: a p99 of 120 samples is the second-slowest, so name the slowest and when they began.
-  const slowest = samples.filter(s => s.ok).sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_KEPT).map(s => ({ ms: r(s.ms), atS: +(s.atMs / 1000).toFixed(1) }))
+  const slowest = okSamples.slice(-SLOWEST_KEPT).reverse().map(s => ({ ms: r(s.ms), atS: +(s.atMs / 1000).toFixed(1) }))
   return { n: samples.length, ok: ok.length, p50Ms: r(quantile(ok, 0.5)), p99Ms: r(quantile(ok, 0.99)), slowest, outcomes: Object.fromEntries(Object.entries(Object.groupBy(samples, s => s.outcome)).map(([k, v]) => [k, v.length])) }
 }
 
