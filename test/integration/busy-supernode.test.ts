@@ -7,6 +7,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InprocNet, is } from '../helpers/inproc.ts'
+import { eventually } from '../helpers/hostile-transport.ts'
 import { request } from '../../node/rpc.ts'
 import { PROTOCOL_SN, SnResponse } from '../../node/protocol/messages.ts'
 import { Stats } from '../../node/stats.ts'
@@ -51,8 +52,7 @@ test('attachAvoidMax: a client turned away as busy by every supernode tries them
     // One supernode per round, 0.2 s (emulated 2 s) between rounds.
     await n.startPeer('c-1', { env: { PATCHDAY_ATTACH_CANDIDATES_MAX: '1', PATCHDAY_ATTACH_PARALLEL_MAX: '1', PATCHDAY_ATTACH_AVOID_MAX: '8', PATCHDAY_RETRY_POLICY: 'fixed', PATCHDAY_RETRY_BASE_MS: '2000' } })
     const busy = (): string[] => n.find(is('attach.failed', { peer: 'c-1', reason: 'busy' })).map(e => e.sn)
-    const deadline = Date.now() + 20_000
-    while (busy().length < 6 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    await eventually(() => busy().length >= 6, 20_000, 100)
     const tried = busy().slice(0, 6)
     assert.equal(tried.length, 6, `only ${tried.length} busy answers: ${n.describe()}`)
     // Every three rounds in a row meet all three supernodes: the one tried longest ago comes next.

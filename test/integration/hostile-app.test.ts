@@ -12,6 +12,7 @@ import assert from 'node:assert/strict'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { InprocNet, is } from '../helpers/inproc.ts'
+import { eventually } from '../helpers/hostile-transport.ts'
 import { BAD_FRAME, Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIMEOUT_MS } from '../helpers/hostile-app.ts'
 import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage } from '../../node/protocol/messages.ts'
 import { serve } from '../../node/rpc.ts'
@@ -248,9 +249,7 @@ test('9: a burst of malformed frames costs a bounded number of lines, and every 
     }))
   }
   await conn.close()
-  const settled = async (): Promise<boolean> => { const t = tally(n, mark, 'sn-1', 'msg.invalid'); return t.lines + t.suppressed === BAD }
-  const deadline = Date.now() + WAIT_MS
-  while (!(await settled()) && Date.now() < deadline) await sleep(200)
+  await eventually(() => { const t = tally(n, mark, 'sn-1', 'msg.invalid'); return t.lines + t.suppressed === BAD }, WAIT_MS, 200)
   const t = tally(n, mark, 'sn-1', 'msg.invalid')
   assert.equal(t.lines + t.suppressed, BAD, 'every bad frame is a line or counted')
   const seconds = (n.find(n.since(mark, is('log.suppressed', { peer: 'sn-1', event: 'msg.invalid' }))).at(-1)?.time ?? Date.now()) / 1000 - (n.events[mark]?.time ?? Date.now()) / 1000
@@ -296,8 +295,7 @@ test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded 
   // The refusals are logged as counts (a line per interval, with a sample address); those of
   // one burst may fall into two intervals.
   const refused = (): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
-  const deadline = Date.now() + WAIT_MS
-  while (refused() < 16 - admitted && Date.now() < deadline) await sleep(200)
+  await eventually(() => refused() >= 16 - admitted, WAIT_MS, 200)
   assert.ok(refused() >= 16 - admitted, `${refused()} refusals logged for ${16 - admitted} refused dials`)
   // The real client stayed online throughout.
   assert.equal(n.find(n.since(mark, is('offline', { peer: 'c-1' }))).length, 0)
@@ -325,7 +323,7 @@ test('9: a peer that keeps sending bad frames is banned: its connection is close
     }
   }
   // The ban falls at the offence past the budget: MAX + 1 bad frames, the last one perhaps not yet counted when the next stream opened.
-  for (let i = 0; i < 50 && conn.status === 'open'; i++) await sleep(100)
+  await eventually(() => conn.status !== 'open', 5000, 100)
   assert.notEqual(conn.status, 'open', `the connection is still open after ${sent} bad frames`)
   assert.ok(sent >= MAX + 1 && sent <= MAX + 2, `cut off after ${sent} bad frames, expected ${MAX + 1}`)
   // A new connection from the banned host is refused (before its handshake: by its IP).
