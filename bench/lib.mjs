@@ -74,6 +74,16 @@ export function cpuTicks (pid) {
  */
 export function benchArgs (known, usage) {
   const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    // The script's own header comment is its documentation.
+    const header = []
+    for (const line of readFileSync(process.argv[1], 'utf8').split('\n').slice(1)) {
+      if (!line.startsWith('//')) break
+      header.push(line.replace(/^\/\/ ?/, ''))
+    }
+    process.stdout.write(header.join('\n') + '\n')
+    process.exit(0)
+  }
   for (let i = 0; i < argv.length; i += 2) {
     if (!known.includes(argv[i]) || argv[i + 1] === undefined) usage(`unknown or incomplete option ${JSON.stringify(argv[i])}`)
   }

@@ -70,7 +70,9 @@ export function transportLimits (config: PeerConfig, clock: Clock): TransportLim
     misbehaviourWindowMs: config.misbehaviourWindowRealMs,
     banMs: config.banRealMs,
     newcomerRatePerS: config.newcomerHandshakesPerRealS,
-    newcomerBurst: config.newcomerHandshakesBurst
+    newcomerBurst: config.newcomerHandshakesBurst,
+    newcomerInFlightMax: config.newcomerHandshakesInFlightMax,
+    newcomerHoldMs: config.newcomerHandshakeHoldRealMs
   }
 }
 

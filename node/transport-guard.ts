@@ -19,8 +19,9 @@
  * - It admits handshakes from sources not vouched for at a bounded rate
  *   (node/newcomers.ts): the servers vouch for a source that presents a valid
  *   ticket or logs in (`vouchFor`), and every address this node dials is
- *   vouched for; past the rate a newcomer's socket is refused before any
- *   cryptography, while vouched sources pass.
+ *   vouched for; past the rate, or with `newcomerInFlightMax` newcomers'
+ *   handshakes already in progress (or one of its source), a newcomer's socket
+ *   is refused before any cryptography, while vouched sources pass.
  * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
  *   dials by address and never reads it back, and libp2p would otherwise keep an
  *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
@@ -76,7 +77,7 @@ const TIMEOUT_SLACK = 0.9
 export type OnLimited = (records: LimitRecord[], intervalMs: number) => void
 
 /** An inbound connection from its first byte until it is open (or its socket closes): security, then muxer. */
-interface Pending { ip: string, sinceMs: number, peer?: string }
+interface Pending { ip: string, sinceMs: number, peer?: string, newcomer: boolean }
 
 /** A remote address without its /p2p/ part: how an open connection is matched to its socket. */
 function socketKey (addr: { toString: () => string }): string {
@@ -105,12 +106,12 @@ export class TransportGuard {
     this.limits = limits
     this.onLimited = onLimited
     this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, trackedMax: BAN_TRACKED_MAX })
-    this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
+    this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, inFlightMax: limits.newcomerInFlightMax, holdMs: limits.newcomerHoldMs, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
   }
 
   /** Handshakes in progress and open connections, as the guard counts them (tests compare them with libp2p's). */
-  get state (): { handshakes: number, conns: number, sources: number } {
-    return { handshakes: this.pending.size, conns: this.conns, sources: this.inboundByIp.size + this.pendingByIp.size }
+  get state (): { handshakes: number, conns: number, sources: number, newcomers: number } {
+    return { handshakes: this.pending.size, conns: this.conns, sources: this.inboundByIp.size + this.pendingByIp.size, newcomers: this.newcomers.inFlight }
   }
 
   gater (): ConnectionGater {
@@ -131,8 +132,9 @@ export class TransportGuard {
     const key = socketKey(maConn.remoteAddr)
     const reason = refuseInbound({ handshakes: this.pending.size, handshakesFromIp: this.pendingByIp.get(ip), conns: this.conns, connsFromIp: this.inboundByIp.get(ip) }, this.limits)
     if (reason !== null) return this.refuse(reason, ip)
-    if (!this.newcomers.admit(ip, Date.now())) return this.refuse('newcomers', ip)
-    this.pending.set(key, { ip, sinceMs: Date.now() })
+    const admission = this.newcomers.admit(ip, Date.now(), key)
+    if (admission === 'refused') return this.refuse('newcomers', ip)
+    this.pending.set(key, { ip, sinceMs: Date.now(), newcomer: admission === 'newcomer' })
     this.pendingByIp.inc(ip)
     maConn.addEventListener('close', () => {
       const p = this.settle(key)
@@ -148,6 +150,7 @@ export class TransportGuard {
     this.pending.delete(key)
     this.pendingByIp.dec(p.ip)
     if (p.peer !== undefined) this.pendingByPeer.dec(p.peer)
+    if (p.newcomer) this.newcomers.settle(key)
     return p
   }
 

@@ -53,6 +53,10 @@ export interface TransportLimits {
   /** Inbound handshakes a second from sources not vouched for (node/newcomers.ts), after a burst; 0 = no limit. */
   newcomerRatePerS: number
   newcomerBurst: number
+  /** Inbound handshakes from sources not vouched for in progress at once; 0 = no limit. */
+  newcomerInFlightMax: number
+  /** How long such a handshake holds its place at most. */
+  newcomerHoldMs: number
 }
 
 /** The source IP of a connection's remote address ('' when it has none, e.g. a relay). */

@@ -192,6 +192,18 @@ export const CONFIG_SPEC = {
    */
   newcomerHandshakesPerRealS: int('PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S', 50, 0, 1_000_000),
   newcomerHandshakesBurst: int('PATCHDAY_NEWCOMER_HANDSHAKES_BURST', 200, 1, 1_000_000),
+  /**
+   * Inbound handshakes from sources not vouched for in progress at once, one per source at most; past it a
+   * newcomer's socket is refused before any cryptography (it spends no token of newcomerHandshakesPerRealS). A burst
+   * of newcomers is then served a few at a time, so that a client's request does not wait behind a whole burst of
+   * Noise handshakes (attack 6 of the bench: its p99 was set by the burst). 0 = no limit.
+   */
+  newcomerHandshakesInFlightMax: int('PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX', 4, 0, 1024),
+  /**
+   * A newcomer's handshake holds its place in flight until it ends or for this long at most (real ms): a Noise
+   * handshake takes milliseconds, and sockets that never start one must not keep every newcomer out.
+   */
+  newcomerHandshakeHoldRealMs: int('PATCHDAY_NEWCOMER_HANDSHAKE_HOLD_REAL_MS', 1000, 1, 60_000),
   /** Streams per connection and direction at the muxer, negotiated or not (patchday's protocols allow 18 inbound). */
   streamsPerConnMax: int('PATCHDAY_STREAMS_PER_CONN_MAX', 32, 4, 1024),
   /** Distinct peer ids the `stats` counters remember (peersContacted saturates there). */

@@ -5,14 +5,14 @@
  * logging in, the attacker must be cut off or throttled, and the right event
  * must be logged, with log lines per interval bounded.
  *
- * Subnets 41..48 (see test/helpers/inproc.ts for the others).
+ * Subnets 41..49 (see test/helpers/inproc.ts for the others).
  */
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
-import { InprocNet, is } from '../helpers/inproc.ts'
-import { eventually } from '../helpers/hostile-transport.ts'
+import { InprocNet, PORT, is } from '../helpers/inproc.ts'
+import { eventually, silentSockets } from '../helpers/hostile-transport.ts'
 import { BAD_FRAME, Sybils, dial, poisonRecords, recordFor, rpc, silentLog, sleep, RPC_TIMEOUT_MS } from '../helpers/hostile-app.ts'
 import { LoginResponse, PROTOCOL_LOGIN, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnResponse, SnxMessage } from '../../node/protocol/messages.ts'
 import { serve } from '../../node/rpc.ts'
@@ -103,7 +103,9 @@ test('3: poisoned supernode lists are refused or bounded, and clients recover wh
 test('6: fresh identities get no slot without a ticket, nor any of the shared budget; one account holds one slot however many identities it uses', async () => {
   // A shared burst of 20 refilled at 1/s: 17 ticketless attaches charged to it would leave too little for the
   // 10 ticketed attaches below (the code before this check failed here); refused first, they leave it whole.
-  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_SN_REQUEST_BURST: '20', PATCHDAY_SN_REQUEST_RATE_PER_S: '1' })
+  // The squad's 17 dials come at once: newcomers' handshakes are not capped in flight here (what that cap
+  // does is the next tests'), so that every attach reaches the supernode's checks.
+  const n = await net(42, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], { PATCHDAY_SLOTS_MAX: '3', PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_SN_REQUEST_BURST: '20', PATCHDAY_SN_REQUEST_RATE_PER_S: '1', PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX: '0' })
   await n.startPeer('sn-1')
   await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
   const squad = new Sybils(42)
@@ -298,6 +300,61 @@ test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded 
   await eventually(() => refused() >= 16 - admitted, WAIT_MS, 200)
   assert.ok(refused() >= 16 - admitted, `${refused()} refusals logged for ${16 - admitted} refused dials`)
   // The real client stayed online throughout.
+  assert.equal(n.find(n.since(mark, is('offline', { peer: 'c-1' }))).length, 0)
+})
+
+test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their handshakes at once, one per host, each for a while at most; vouched clients pass', async () => {
+  // No rate limit (0): only the places in flight, 2, each held 3 s at most.
+  const HOLD_MS = 3000
+  const n = await net(49, ['sn-1', 'c-1', 'v'], ['sn-1'], {
+    PATCHDAY_SN_ATTACH_TICKET: 'required',
+    PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S: '0',
+    PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX: '2',
+    PATCHDAY_NEWCOMER_HANDSHAKE_HOLD_REAL_MS: String(HOLD_MS),
+    PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
+  })
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  await n.startPeer('c-1')
+  await online(n, ['c-1'], 'sn-1')
+  const v = await n.rawNode('v')
+  const attachV = async (): Promise<string> => {
+    const login = await rpc(await dial(v, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'v', password: InprocNet.password('v') }, LoginResponse)
+    if (login.t !== 'ok') return login.t
+    const c = await dial(v, n.slot('sn-1').addr)
+    const res = await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'v', ticket: login.ticket }, SnResponse)
+    await c.close()
+    return res.t
+  }
+  // v's first attach makes its source vouched for at sn-1 (a ticket that verifies).
+  assert.equal(await attachV(), 'attached')
+  const squad = new Sybils(49, 100)
+  sybils.push(squad)
+  const [first, second] = await squad.spawn(2)
+  if (first === undefined || second === undefined) throw new Error('no sybils')
+  const mark = n.mark()
+  const sn = { ip: n.slot('sn-1').ip, port: PORT }
+  const stalls: Array<{ destroy: () => void }> = []
+  try {
+    // One host's sockets that never start Noise hold one place, however many: a newcomer from elsewhere gets in.
+    stalls.push(await silentSockets(5, '127.3.49.201', sn))
+    await sleep(200)
+    await (await dial(first, n.slot('sn-1').addr)).close()
+    // A second silent host takes the other place: now a newcomer is refused before any cryptography.
+    stalls.push(await silentSockets(1, '127.3.49.202', sn))
+    await sleep(200)
+    await assert.rejects(dial(second, n.slot('sn-1').addr), 'a newcomer past the places in flight is refused')
+    // The vouched source is never held back, and the refusals are logged as counts.
+    for (let i = 0; i < 3; i++) assert.equal(await attachV(), 'attached', `v's attach ${i}`)
+    const refused = (): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
+    assert.ok(await eventually(() => refused() >= 5, WAIT_MS, 200), `${refused()} newcomers refusals logged: 4 of the first host's sockets and the second newcomer`)
+    // The silent sockets stay, but their places come back after HOLD_MS: newcomers are admitted again.
+    const t0 = Date.now()
+    assert.ok(await eventually(async () => { try { await dial(second, n.slot('sn-1').addr); return true } catch { return false } }, WAIT_MS, 200), 'a newcomer admitted once the places were released')
+    assert.ok(Date.now() - t0 < HOLD_MS + 2000, `admitted ${Date.now() - t0} ms later, not at the handshake deadline`)
+  } finally {
+    for (const st of stalls) st.destroy()
+  }
   assert.equal(n.find(n.since(mark, is('offline', { peer: 'c-1' }))).length, 0)
 })
 

@@ -1,28 +1,31 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Newcomers } from '../../node/newcomers.ts'
+import { Newcomers, type Admission } from '../../node/newcomers.ts'
 
-const limits = { ratePerS: 2, burst: 3, vouchMs: 60_000, vouchedMax: 4 }
+const limits = { ratePerS: 2, burst: 3, inFlightMax: 0, holdMs: 1000, vouchMs: 60_000, vouchedMax: 4 }
+
+/** Admitted at all (as a newcomer or vouched for). */
+const ok = (a: Admission): boolean => a !== 'refused'
 
 test('newcomers share one bucket: a burst, then the rate, whatever their addresses', () => {
   const n = new Newcomers(limits, 0)
-  const admitted = Array.from({ length: 10 }, (_, i) => n.admit(`10.0.0.${i}`, 0))
-  assert.deepEqual(admitted, [true, true, true, false, false, false, false, false, false, false])
+  const admitted = Array.from({ length: 10 }, (_, i) => n.admit(`10.0.0.${i}`, 0, `10.0.0.${i}`))
+  assert.deepEqual(admitted.map(ok), [true, true, true, false, false, false, false, false, false, false])
   // Two a second after that: one more at 500 ms, none again at once.
-  assert.equal(n.admit('10.0.1.1', 500), true)
-  assert.equal(n.admit('10.0.1.2', 500), false)
-  assert.equal(n.admit('10.0.1.3', 1000), true)
+  assert.equal(n.admit('10.0.1.1', 500, '10.0.1.1'), 'newcomer')
+  assert.equal(n.admit('10.0.1.2', 500, '10.0.1.2'), 'refused')
+  assert.equal(n.admit('10.0.1.3', 1000, '10.0.1.3'), 'newcomer')
 })
 
 test('a vouched source is admitted when newcomers are refused, and spends no token', () => {
   const n = new Newcomers(limits, 0)
   n.vouch('10.0.0.9', 0)
-  for (let i = 0; i < 3; i++) assert.equal(n.admit(`10.0.0.${i}`, 0), true)
-  assert.equal(n.admit('10.0.0.7', 0), false, 'the burst is spent')
-  for (let i = 0; i < 50; i++) assert.equal(n.admit('10.0.0.9', 0), true, 'vouched, every time')
+  for (let i = 0; i < 3; i++) assert.equal(n.admit(`10.0.0.${i}`, 0, `10.0.0.${i}`), 'newcomer')
+  assert.equal(n.admit('10.0.0.7', 0, '10.0.0.7'), 'refused', 'the burst is spent')
+  for (let i = 0; i < 50; i++) assert.equal(n.admit('10.0.0.9', 0, '10.0.0.9'), 'vouched', 'vouched, every time')
   // The vouched source took nothing: the next newcomer token comes at 500 ms as before.
-  assert.equal(n.admit('10.0.0.8', 499), false)
-  assert.equal(n.admit('10.0.0.8', 500), true)
+  assert.equal(n.admit('10.0.0.8', 499, '10.0.0.8'), 'refused')
+  assert.equal(n.admit('10.0.0.8', 500, '10.0.0.8'), 'newcomer')
 })
 
 test('a vouch lasts vouchMs from the last proof, then the source is a newcomer again', () => {
@@ -33,8 +36,8 @@ test('a vouch lasts vouchMs from the last proof, then the source is a newcomer a
   assert.equal(n.isVouched('10.0.0.1', 100_000), true, 'renewed at 50 s')
   assert.equal(n.isVouched('10.0.0.1', 110_000), false)
   assert.equal(n.size, 0, 'an expired vouch is forgotten')
-  assert.equal(n.admit('10.0.0.1', 110_000), true, 'the one newcomer token')
-  assert.equal(n.admit('10.0.0.1', 110_000), false)
+  assert.equal(n.admit('10.0.0.1', 110_000, '10.0.0.1'), 'newcomer', 'the one newcomer token')
+  assert.equal(n.admit('10.0.0.1', 110_000, '10.0.0.1'), 'refused')
 })
 
 test('vouched sources are bounded: the least recently vouched go first', () => {
@@ -51,11 +54,52 @@ test('vouched sources are bounded: the least recently vouched go first', () => {
   assert.equal(n.isVouched('10.0.0.3', 22), false)
 })
 
-test('rate 0 admits everyone; an empty source is never vouched', () => {
+test('rate 0 and no in-flight cap admit everyone; an empty source is never vouched', () => {
   const off = new Newcomers({ ...limits, ratePerS: 0 }, 0)
-  for (let i = 0; i < 100; i++) assert.equal(off.admit(`10.0.0.${i}`, 0), true)
+  for (let i = 0; i < 100; i++) assert.equal(off.admit(`10.0.0.${i}`, 0, `10.0.0.${i}`), 'newcomer')
   const n = new Newcomers(limits, 0)
   n.vouch('', 0)
   assert.equal(n.size, 0)
   assert.throws(() => new Newcomers({ ...limits, vouchedMax: 0 }, 0), RangeError)
+})
+
+test('at most inFlightMax newcomers\' handshakes at once: a burst is served a few at a time', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 0, inFlightMax: 2 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'newcomer')
+  assert.equal(n.admit('10.0.0.3', 0, 'c'), 'refused', 'two in flight')
+  assert.equal(n.inFlight, 2)
+  n.vouch('10.0.0.9', 0)
+  assert.equal(n.admit('10.0.0.9', 0, 'v'), 'vouched', 'a vouched source is never held back')
+  assert.equal(n.inFlight, 2, 'and takes no place')
+  n.settle('a')
+  assert.equal(n.admit('10.0.0.3', 1, 'c'), 'newcomer', 'a place again once one ended')
+  assert.equal(n.admit('10.0.0.4', 1, 'd'), 'refused')
+  n.settle('b'); n.settle('c'); n.settle('c')
+  assert.equal(n.inFlight, 0, 'a place is freed once')
+})
+
+test('a source holds one place at most, and a place is held for holdMs at most', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 0, inFlightMax: 3, holdMs: 1000 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(n.admit('10.0.0.1', 0, 'b'), 'refused', 'one host\'s second handshake waits for its first')
+  assert.equal(n.admit('10.0.0.2', 0, 'c'), 'newcomer', 'another host takes a place')
+  assert.equal(n.admit('10.0.0.3', 10, 'd'), 'newcomer')
+  assert.equal(n.admit('10.0.0.4', 999, 'e'), 'refused', 'three held')
+  // Silent sockets never end their handshakes: their places come back after holdMs.
+  assert.equal(n.admit('10.0.0.4', 1000, 'e'), 'newcomer', 'a\'s and c\'s places were released at 1000 ms')
+  assert.equal(n.admit('10.0.0.1', 1000, 'f'), 'newcomer', 'and so was the host\'s one place')
+  assert.equal(n.admit('10.0.0.5', 1000, 'g'), 'refused', 'd, e and f hold the three')
+  assert.equal(n.inFlight, 3)
+})
+
+test('a newcomer refused for want of a place spends no token', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 1, burst: 2, inFlightMax: 1 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  for (let i = 0; i < 10; i++) assert.equal(n.admit(`10.0.1.${i}`, 0, `x${i}`), 'refused', 'one in flight')
+  n.settle('a')
+  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'newcomer', 'the second token of the burst is still there')
+  n.settle('b')
+  assert.equal(n.admit('10.0.0.3', 0, 'c'), 'refused', 'and then the bucket is empty')
+  assert.equal(n.inFlight, 0, 'a newcomer refused by the bucket takes no place')
 })

@@ -18,7 +18,9 @@ const LIMITS: TransportLimits = {
   misbehaviourWindowMs: 10_000,
   banMs: 60_000,
   newcomerRatePerS: 50,
-  newcomerBurst: 200
+  newcomerBurst: 200,
+  newcomerInFlightMax: 4,
+  newcomerHoldMs: 1000
 }
 const calm = { handshakes: 0, handshakesFromIp: 0, conns: 0, connsFromIp: 0 }
 
