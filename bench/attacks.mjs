@@ -68,7 +68,7 @@ const DECOY_IP = '127.9.99.1'
 
 function usage (why) {
   console.error(`bench/attacks.mjs: ${why}`)
-  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --attacker-cpus all --decoy no --repeat 1`)
+  console.error(`options: --seconds 60 --attacks all|${ATTACKS.map(a => a.id).join(',')} --clients 10 --probe-interval-ms 500 --settle-ms 3000 --attacker-nice 0 --attacker-cpus all --decoy no --repeat 1 (--help for more)`)
   process.exit(2)
 }
 if (!(seconds > 0)) usage('--seconds: a positive number')

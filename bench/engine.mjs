@@ -12,19 +12,23 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
+import { benchArgs } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : def }
-const STARTS = arg('--starts', 20)
-const PARALLEL = arg('--parallel', 8)
+const usage = (why) => {
+  console.error(`bench/engine.mjs: ${why}`)
+  console.error('usage: node bench/engine.mjs [--starts 1..200] [--parallel 1..64] (--help for more)')
+  process.exit(2)
+}
+const arg = benchArgs(['--starts', '--parallel'], usage)
+const STARTS = Number(arg('--starts', '20'))
+const PARALLEL = Number(arg('--parallel', '8'))
 const IMAGE = process.env.PATCHDAY_IMAGE ?? 'patchday:0.1.0'
 // A /24 of our own, labelled like every patchday network (down --all sweeps it if this dies).
 const SUBNET = '10.219.250.0/24'
 const LABEL = 'patchday.run=bench-engine'
 const NET = 'patchday-bench-engine'
-if (!Number.isInteger(STARTS) || STARTS < 1 || STARTS > 200 || !Number.isInteger(PARALLEL) || PARALLEL < 1 || PARALLEL > 64) {
-  console.error('usage: node bench/engine.mjs [--starts 1..200] [--parallel 1..64]')
-  process.exit(2)
-}
+if (!Number.isInteger(STARTS) || STARTS < 1 || STARTS > 200) usage('--starts: an integer 1..200')
+if (!Number.isInteger(PARALLEL) || PARALLEL < 1 || PARALLEL > 64) usage('--parallel: an integer 1..64')
 const execFileP = promisify(execFile)
 const log = (line) => { process.stderr.write(`[bench:engine] ${line}\n`) }
 const docker = (args) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()

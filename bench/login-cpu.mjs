@@ -13,10 +13,16 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CLOCK_TICKS_PER_S, procStat, root } from './lib.mjs'
+import { CLOCK_TICKS_PER_S, benchArgs, procStat, root } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+function usage (why) {
+  console.error(`bench/login-cpu.mjs: ${why}`)
+  console.error('options: --logins 200 (--help for more)')
+  process.exit(2)
+}
+const arg = benchArgs(['--logins'], usage)
 const logins = Number(arg('--logins', '200'))
+if (!Number.isInteger(logins) || logins < 1) usage('--logins: a positive integer')
 const runsDir = mkdtempSync(join(tmpdir(), 'patchday-login-cpu-'))
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'patchday.mjs'), ...args], { env: { ...process.env, PATCHDAY_RUNS_DIR: runsDir }, encoding: 'utf8' })
 const times = (pid) => procStat(`/proc/${pid}/stat`)

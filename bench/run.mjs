@@ -16,12 +16,22 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
-import { bin, memAvailableKb, pssKb, root } from './lib.mjs'
-const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def }
+import { benchArgs, bin, memAvailableKb, pssKb, root } from './lib.mjs'
+const arg = benchArgs(['--sizes', '--settle-ms', '--logins', '--login-runs'], usage)
 const sizes = arg('--sizes', '50,100,200,500').split(',').map(Number)
 const settleMs = Number(arg('--settle-ms', '15000'))
 const isolatedLogins = Number(arg('--logins', '1000'))
 const isolatedRuns = Number(arg('--login-runs', '3'))
+if (!sizes.every(n => Number.isInteger(n) && n >= 1 && n <= 5000)) usage('--sizes: a comma list of network sizes 1..5000')
+if (!(settleMs >= 0)) usage('--settle-ms: a number of milliseconds')
+if (!Number.isInteger(isolatedLogins) || isolatedLogins < 1) usage('--logins: a positive integer')
+if (!Number.isInteger(isolatedRuns) || isolatedRuns < 1) usage('--login-runs: a positive integer')
+
+function usage (why) {
+  console.error(`bench/run.mjs: ${why}`)
+  console.error('options: --sizes 50,100,200,500 --settle-ms 15000 --logins 1000 --login-runs 3 (--help for more)')
+  process.exit(2)
+}
 
 const sleep = (ms) => new Promise(r => setTimeout(r, ms))
 

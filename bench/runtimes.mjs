@@ -34,7 +34,7 @@ const stormWindow = arg('--storm-window', '10s')
 
 function usage (why) {
   console.error(`bench/runtimes.mjs: ${why}`)
-  console.error('options: --sizes 100,300 --runtimes local,compose --scenario <file>|none --settle-ms 15000 --storm-share 0.5 --storm-window 10s')
+  console.error('options: --sizes 100,300 --runtimes local,compose --scenario <file>|none --settle-ms 15000 --storm-share 0.5 --storm-window 10s (--help for more)')
   process.exit(2)
 }
 if (sizes.some(n => !Number.isInteger(n) || n < 1)) usage('--sizes: positive integers, comma-separated')
