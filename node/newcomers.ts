@@ -6,10 +6,15 @@
  * handshakes a second, not as many as the attacker can make. At most
  * `inFlightMax` of them are in progress at once, so that a burst is served a
  * few at a time: a client's request never waits behind a whole burst of
- * newcomers' handshakes. A handshake holds its place until it ends or for
- * `holdMs` at most, and a source holds one place at most: a socket that never
- * starts Noise costs nothing, and one host's silent sockets must not keep
- * every newcomer out (a Noise handshake takes milliseconds).
+ * newcomers' handshakes. A newcomer that finds no place waits for one in a
+ * queue (FIFO, at most `queueMax`, for `holdMs` at most), so that a burst of
+ * legitimate newcomers (a storm's clients moving to a supernode they never
+ * used) is delayed by milliseconds, not refused: in one Node process their
+ * handshakes would share one thread anyway. A handshake holds its place until
+ * it ends or for `holdMs` at most, and a source holds one place or one turn in
+ * the queue at most: a socket that never starts Noise costs nothing, and one
+ * host's silent sockets must not keep every newcomer out (a Noise handshake
+ * takes milliseconds).
  *
  * A source is vouched for when it has shown it belongs to the network: it
  * presented a ticket that verified (supernode), logged in (login server), or
@@ -30,9 +35,11 @@ export interface NewcomerLimits {
   /** Handshakes a second from sources not vouched for; 0 = no limit. */
   ratePerS: number
   burst: number
-  /** Newcomers' handshakes in progress at once; 0 = no limit. */
+  /** Newcomers' handshakes in progress at once; 0 = no limit (and no queue). */
   inFlightMax: number
-  /** How long a newcomer's handshake holds its place at most. */
+  /** Newcomers waiting for a place at most; past it they are refused. */
+  queueMax: number
+  /** How long a newcomer's handshake holds its place at most, and how long a newcomer waits for one at most. */
   holdMs: number
   /** How long a vouch lasts after the source last proved itself. */
   vouchMs: number
@@ -40,16 +47,26 @@ export interface NewcomerLimits {
   vouchedMax: number
 }
 
-/** How a handshake was admitted: a newcomer's must be `settle`d when it ends. */
-export type Admission = 'vouched' | 'newcomer' | 'refused'
+/**
+ * How a handshake was admitted: `newcomer` holds a place and `queued` waits
+ * for one (see `moves`); both must be `settle`d when their socket ends.
+ */
+export type Admission = 'vouched' | 'newcomer' | 'queued' | 'refused'
+
+/** Queued newcomers (by socket key) whose turn came, and those whose wait ran out. */
+export interface Moves { granted: string[], refused: string[] }
 
 export class Newcomers {
   private readonly limits: NewcomerLimits
   private readonly bucket: TokenBucket | null
   /** Vouched sources until their vouch ends, least recently vouched first. */
   private readonly vouched: Deadlines<string>
-  /** Newcomers' handshakes holding a place (at most inFlightMax): socket key -> source and start. */
+  /** Newcomers' handshakes holding a place (at most inFlightMax): socket key -> source and since when. */
   private readonly running = new Map<string, { source: string, sinceMs: number }>()
+  /** Newcomers waiting for a place, first come first (at most queueMax): socket key -> source and until when. */
+  private readonly waiting = new Map<string, { source: string, untilMs: number }>()
+  private granted: string[] = []
+  private refused: string[] = []
 
   constructor (limits: NewcomerLimits, nowMs: number) {
     this.limits = limits
@@ -63,6 +80,9 @@ export class Newcomers {
   /** Newcomers' handshakes holding a place (expired ones not yet released included). */
   get inFlight (): number { return this.running.size }
 
+  /** Newcomers waiting for a place. */
+  get queued (): number { return this.waiting.size }
+
   /** `source` proved it belongs to the network at `nowMs`. */
   vouch (source: string, nowMs: number): void {
     if (source !== '') this.vouched.set(source, nowMs + this.limits.vouchMs)
@@ -75,28 +95,74 @@ export class Newcomers {
 
   /**
    * May a handshake from `source` on socket `key` start? A vouched source
-   * always may. A newcomer needs a place in flight (none held by its source)
-   * and then a token; one refused for want of a place spends no token.
+   * always may. A newcomer needs a token, then a place, or a turn in the queue
+   * when every place is taken; one whose source already holds a place or a
+   * turn, or that finds the queue full, is refused and spends no token.
+   * Places may have come free: call `moves` after.
    */
   admit (source: string, nowMs: number, key: string): Admission {
     if (this.isVouched(source, nowMs)) return 'vouched'
-    if (this.limits.inFlightMax > 0) {
-      this.release(nowMs)
-      if (this.running.size >= this.limits.inFlightMax) return 'refused'
-      for (const r of this.running.values()) if (r.source === source) return 'refused'
+    if (this.limits.inFlightMax <= 0) return this.token(nowMs) ? 'newcomer' : 'refused'
+    this.advance(nowMs)
+    for (const r of this.running.values()) if (r.source === source) return 'refused'
+    for (const w of this.waiting.values()) if (w.source === source) return 'refused'
+    const free = this.running.size < this.limits.inFlightMax && this.waiting.size === 0
+    if (!free && this.waiting.size >= this.limits.queueMax) return 'refused'
+    if (!this.token(nowMs)) return 'refused'
+    if (free) {
+      this.running.set(key, { source, sinceMs: nowMs })
+      return 'newcomer'
     }
-    if (this.bucket !== null && !take(this.bucket, nowMs)) return 'refused'
-    if (this.limits.inFlightMax > 0) this.running.set(key, { source, sinceMs: nowMs })
-    return 'newcomer'
+    this.waiting.set(key, { source, untilMs: nowMs + this.limits.holdMs })
+    return 'queued'
   }
 
-  /** The handshake on socket `key` is over (it opened, failed or timed out): its place is free. */
-  settle (key: string): void {
+  /** The socket `key` of a newcomer admitted or queued by `admit` is over (it opened, failed or closed): its place or turn is free. Call `moves` after. */
+  settle (key: string, nowMs: number): void {
     this.running.delete(key)
+    this.waiting.delete(key)
+    this.advance(nowMs)
   }
 
-  /** Places held longer than holdMs are free (their handshakes may still run, up to the handshake deadline). */
-  private release (nowMs: number): void {
+  /** Time passed: places held too long are released, waits that ran out end. Call `moves` after. */
+  tick (nowMs: number): void {
+    this.advance(nowMs)
+  }
+
+  /** The queue's moves since the last call. */
+  moves (): Moves {
+    const m = { granted: this.granted, refused: this.refused }
+    this.granted = []
+    this.refused = []
+    return m
+  }
+
+  /** When `tick` must run next (a held place to release for the queue, or a wait to end); null when nobody waits. */
+  nextDeadline (): number | null {
+    if (this.waiting.size === 0) return null
+    let next = Infinity
+    for (const w of this.waiting.values()) { next = w.untilMs; break }
+    for (const r of this.running.values()) next = Math.min(next, r.sinceMs + this.limits.holdMs)
+    return next
+  }
+
+  private token (nowMs: number): boolean {
+    return this.bucket === null || take(this.bucket, nowMs)
+  }
+
+  /** Release places held holdMs, refuse waits that ran out, and give free places to the queue, first come first. */
+  private advance (nowMs: number): void {
     for (const [key, r] of this.running) if (nowMs - r.sinceMs >= this.limits.holdMs) this.running.delete(key)
+    for (const [key, w] of this.waiting) {
+      if (w.untilMs > nowMs) break
+      this.waiting.delete(key)
+      this.refused.push(key)
+    }
+    for (const [key, w] of this.waiting) {
+      if (this.running.size >= this.limits.inFlightMax) break
+      this.waiting.delete(key)
+      this.running.set(key, { source: w.source, sinceMs: nowMs })
+      this.granted.push(key)
+    }
   }
 }

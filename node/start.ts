@@ -72,6 +72,7 @@ export function transportLimits (config: PeerConfig, clock: Clock): TransportLim
     newcomerRatePerS: config.newcomerHandshakesPerRealS,
     newcomerBurst: config.newcomerHandshakesBurst,
     newcomerInFlightMax: config.newcomerHandshakesInFlightMax,
+    newcomerQueueMax: config.newcomerHandshakesQueueMax,
     newcomerHoldMs: config.newcomerHandshakeHoldRealMs
   }
 }

@@ -19,9 +19,10 @@
  * - It admits handshakes from sources not vouched for at a bounded rate
  *   (node/newcomers.ts): the servers vouch for a source that presents a valid
  *   ticket or logs in (`vouchFor`), and every address this node dials is
- *   vouched for; past the rate, or with `newcomerInFlightMax` newcomers'
- *   handshakes already in progress (or one of its source), a newcomer's socket
- *   is refused before any cryptography, while vouched sources pass.
+ *   vouched for. Past the rate a newcomer's socket is refused before any
+ *   cryptography; with `newcomerInFlightMax` newcomers' handshakes in progress
+ *   it waits for a place (the gater answers when one is free), and is refused
+ *   when the queue is full or its wait runs out. Vouched sources pass at once.
  * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
  *   dials by address and never reads it back, and libp2p would otherwise keep an
  *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
@@ -101,17 +102,20 @@ export class TransportGuard {
   private timers: NodeJS.Timeout[] = []
   private readonly bans: Bans
   private readonly newcomers: Newcomers
+  /** The gater's answers owed to newcomers waiting for a place, by socket key: false admits, true refuses. */
+  private readonly waiters = new Map<string, (deny: boolean) => void>()
+  private queueTimer: NodeJS.Timeout | undefined
 
   constructor (limits: TransportLimits, onLimited: OnLimited) {
     this.limits = limits
     this.onLimited = onLimited
     this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, trackedMax: BAN_TRACKED_MAX })
-    this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, inFlightMax: limits.newcomerInFlightMax, holdMs: limits.newcomerHoldMs, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
+    this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, inFlightMax: limits.newcomerInFlightMax, queueMax: limits.newcomerQueueMax, holdMs: limits.newcomerHoldMs, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
   }
 
   /** Handshakes in progress and open connections, as the guard counts them (tests compare them with libp2p's). */
-  get state (): { handshakes: number, conns: number, sources: number, newcomers: number } {
-    return { handshakes: this.pending.size, conns: this.conns, sources: this.inboundByIp.size + this.pendingByIp.size, newcomers: this.newcomers.inFlight }
+  get state (): { handshakes: number, conns: number, sources: number, newcomers: number, newcomersWaiting: number } {
+    return { handshakes: this.pending.size, conns: this.conns, sources: this.inboundByIp.size + this.pendingByIp.size, newcomers: this.newcomers.inFlight, newcomersWaiting: this.newcomers.queued }
   }
 
   gater (): ConnectionGater {
@@ -126,21 +130,55 @@ export class TransportGuard {
     return true
   }
 
-  private inbound (maConn: MultiaddrConnection): boolean {
+  private inbound (maConn: MultiaddrConnection): boolean | Promise<boolean> {
     const ip = remoteIp(maConn.remoteAddr)
     if (this.bans.banned(`ip:${ip}`, Date.now())) return this.refuse('banned', ip)
     const key = socketKey(maConn.remoteAddr)
     const reason = refuseInbound({ handshakes: this.pending.size, handshakesFromIp: this.pendingByIp.get(ip), conns: this.conns, connsFromIp: this.inboundByIp.get(ip) }, this.limits)
     if (reason !== null) return this.refuse(reason, ip)
     const admission = this.newcomers.admit(ip, Date.now(), key)
+    this.applyMoves()
     if (admission === 'refused') return this.refuse('newcomers', ip)
-    this.pending.set(key, { ip, sinceMs: Date.now(), newcomer: admission === 'newcomer' })
+    this.pending.set(key, { ip, sinceMs: Date.now(), newcomer: admission !== 'vouched' })
     this.pendingByIp.inc(ip)
     maConn.addEventListener('close', () => {
       const p = this.settle(key)
       if (p !== undefined && Date.now() - p.sinceMs >= this.limits.handshakeTimeoutMs * TIMEOUT_SLACK) this.counts.add('handshake-timeout', p.ip)
     }, { once: true })
-    return false
+    if (admission !== 'queued') return false
+    const answer = new Promise<boolean>(resolve => { this.waiters.set(key, resolve) })
+    this.scheduleQueue()
+    return answer
+  }
+
+  /** Answer the newcomers whose turn came (admitted) or whose wait ran out (refused). */
+  private applyMoves (): void {
+    const { granted, refused } = this.newcomers.moves()
+    for (const key of granted) this.answer(key, false)
+    for (const key of refused) {
+      this.counts.add('newcomers', this.pending.get(key)?.ip ?? '')
+      this.answer(key, true)
+    }
+  }
+
+  private answer (key: string, deny: boolean): void {
+    const resolve = this.waiters.get(key)
+    this.waiters.delete(key)
+    resolve?.(deny)
+  }
+
+  /** Wake up when the queue must move without a socket ending (a place held too long, a wait run out). */
+  private scheduleQueue (): void {
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer)
+    this.queueTimer = undefined
+    const next = this.newcomers.nextDeadline()
+    if (next === null) return
+    this.queueTimer = setTimeout(() => {
+      this.queueTimer = undefined
+      this.newcomers.tick(Date.now())
+      this.applyMoves()
+      this.scheduleQueue()
+    }, Math.max(0, next - Date.now())).unref()
   }
 
   /** The handshake is over (the connection opened, or its socket closed): it no longer counts as pending. */
@@ -150,7 +188,13 @@ export class TransportGuard {
     this.pending.delete(key)
     this.pendingByIp.dec(p.ip)
     if (p.peer !== undefined) this.pendingByPeer.dec(p.peer)
-    if (p.newcomer) this.newcomers.settle(key)
+    if (p.newcomer) {
+      this.newcomers.settle(key, Date.now())
+      // A socket that closed while it waited gets no answer (nobody asks any more).
+      this.waiters.delete(key)
+      this.applyMoves()
+      this.scheduleQueue()
+    }
     return p
   }
 
@@ -235,6 +279,9 @@ export class TransportGuard {
   detach (): void {
     for (const t of this.timers) clearInterval(t)
     this.timers = []
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer)
+    this.queueTimer = undefined
+    for (const key of [...this.waiters.keys()]) this.answer(key, true)
     const node = this.node
     if (node === undefined) return
     node.removeEventListener('connection:open', this.onOpen)

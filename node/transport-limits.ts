@@ -55,7 +55,9 @@ export interface TransportLimits {
   newcomerBurst: number
   /** Inbound handshakes from sources not vouched for in progress at once; 0 = no limit. */
   newcomerInFlightMax: number
-  /** How long such a handshake holds its place at most. */
+  /** Newcomers waiting for a place at most. */
+  newcomerQueueMax: number
+  /** How long such a handshake holds its place at most, and how long a newcomer waits for one at most. */
   newcomerHoldMs: number
 }
 

@@ -193,15 +193,18 @@ export const CONFIG_SPEC = {
   newcomerHandshakesPerRealS: int('PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S', 50, 0, 1_000_000),
   newcomerHandshakesBurst: int('PATCHDAY_NEWCOMER_HANDSHAKES_BURST', 200, 1, 1_000_000),
   /**
-   * Inbound handshakes from sources not vouched for in progress at once, one per source at most; past it a
-   * newcomer's socket is refused before any cryptography (it spends no token of newcomerHandshakesPerRealS). A burst
-   * of newcomers is then served a few at a time, so that a client's request does not wait behind a whole burst of
-   * Noise handshakes (attack 6 of the bench: its p99 was set by the burst). 0 = no limit.
+   * Inbound handshakes from sources not vouched for in progress at once; a newcomer that finds every place taken
+   * waits for one (newcomerHandshakesQueueMax). A burst of newcomers is then served a few at a time, so that a
+   * client's request does not wait behind a whole burst of Noise handshakes (attack 6 of the bench: its p99 was set
+   * by the burst). A source holds one place or one turn at most. 0 = no limit (and no queue).
    */
   newcomerHandshakesInFlightMax: int('PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX', 4, 0, 1024),
+  /** Newcomers waiting for a place at most (first come first); past it a newcomer's socket is refused before any cryptography. */
+  newcomerHandshakesQueueMax: int('PATCHDAY_NEWCOMER_HANDSHAKES_QUEUE_MAX', 64, 0, 10_000),
   /**
-   * A newcomer's handshake holds its place in flight until it ends or for this long at most (real ms): a Noise
-   * handshake takes milliseconds, and sockets that never start one must not keep every newcomer out.
+   * A newcomer's handshake holds its place until it ends or for this long at most, and a newcomer waits for a place
+   * this long at most (real ms): a Noise handshake takes milliseconds, and sockets that never start one must not keep
+   * every newcomer out.
    */
   newcomerHandshakeHoldRealMs: int('PATCHDAY_NEWCOMER_HANDSHAKE_HOLD_REAL_MS', 1000, 1, 60_000),
   /** Streams per connection and direction at the muxer, negotiated or not (patchday's protocols allow 18 inbound). */

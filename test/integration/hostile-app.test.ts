@@ -303,13 +303,14 @@ test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded 
   assert.equal(n.find(n.since(mark, is('offline', { peer: 'c-1' }))).length, 0)
 })
 
-test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their handshakes at once, one per host, each for a while at most; vouched clients pass', async () => {
-  // No rate limit (0): only the places in flight, 2, each held 3 s at most.
+test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their handshakes at once, the rest wait their turn; one per host; vouched clients pass', async () => {
+  // No rate limit (0): only the places in flight, 2, and a queue of 1; a place is held 3 s at most, a turn awaited as long.
   const HOLD_MS = 3000
   const n = await net(49, ['sn-1', 'c-1', 'v'], ['sn-1'], {
     PATCHDAY_SN_ATTACH_TICKET: 'required',
     PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S: '0',
     PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX: '2',
+    PATCHDAY_NEWCOMER_HANDSHAKES_QUEUE_MAX: '1',
     PATCHDAY_NEWCOMER_HANDSHAKE_HOLD_REAL_MS: String(HOLD_MS),
     PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
   })
@@ -330,28 +331,44 @@ test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their ha
   assert.equal(await attachV(), 'attached')
   const squad = new Sybils(49, 100)
   sybils.push(squad)
-  const [first, second] = await squad.spawn(2)
-  if (first === undefined || second === undefined) throw new Error('no sybils')
+  const [first, second, third] = await squad.spawn(3)
+  if (first === undefined || second === undefined || third === undefined) throw new Error('no sybils')
+  const guard = (): { newcomers: number, newcomersWaiting: number } => n.node('sn-1').guard.state
   const mark = n.mark()
   const sn = { ip: n.slot('sn-1').ip, port: PORT }
   const stalls: Array<{ destroy: () => void }> = []
+  const silent = async (count: number, host: number): Promise<{ destroy: () => void }> => {
+    const st = await silentSockets(count, `127.3.49.${host}`, sn)
+    stalls.push(st)
+    await sleep(200)
+    return st
+  }
   try {
     // One host's sockets that never start Noise hold one place, however many: a newcomer from elsewhere gets in.
-    stalls.push(await silentSockets(5, '127.3.49.201', sn))
-    await sleep(200)
+    await silent(5, 201)
+    assert.deepEqual(guard(), { ...guard(), newcomers: 1, newcomersWaiting: 0 }, 'the silent host holds one place, its other sockets refused')
     await (await dial(first, n.slot('sn-1').addr)).close()
-    // A second silent host takes the other place: now a newcomer is refused before any cryptography.
-    stalls.push(await silentSockets(1, '127.3.49.202', sn))
-    await sleep(200)
-    await assert.rejects(dial(second, n.slot('sn-1').addr), 'a newcomer past the places in flight is refused')
+    // A second silent host takes the other place, a third the one turn in the queue: the next newcomer is refused.
+    await silent(1, 202)
+    await silent(1, 203)
+    assert.deepEqual(guard(), { ...guard(), newcomers: 2, newcomersWaiting: 1 })
+    await assert.rejects(dial(second, n.slot('sn-1').addr), 'a newcomer finding the places and the queue full is refused')
     // The vouched source is never held back, and the refusals are logged as counts.
     for (let i = 0; i < 3; i++) assert.equal(await attachV(), 'attached', `v's attach ${i}`)
     const refused = (): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
     assert.ok(await eventually(() => refused() >= 5, WAIT_MS, 200), `${refused()} newcomers refusals logged: 4 of the first host's sockets and the second newcomer`)
-    // The silent sockets stay, but their places come back after HOLD_MS: newcomers are admitted again.
+    // A newcomer that waits is admitted as soon as a place comes free (long before the hold ends).
+    for (const st of stalls.splice(0)) st.destroy()
+    await eventually(() => guard().newcomers === 0 && guard().newcomersWaiting === 0, WAIT_MS)
+    const hold = [await silent(1, 204), await silent(1, 205)]
+    const waiting = dial(third, n.slot('sn-1').addr)
+    assert.ok(await eventually(() => guard().newcomersWaiting === 1, 5000), 'the third newcomer waits for a place')
     const t0 = Date.now()
-    assert.ok(await eventually(async () => { try { await dial(second, n.slot('sn-1').addr); return true } catch { return false } }, WAIT_MS, 200), 'a newcomer admitted once the places were released')
-    assert.ok(Date.now() - t0 < HOLD_MS + 2000, `admitted ${Date.now() - t0} ms later, not at the handshake deadline`)
+    hold[0]?.destroy()
+    await (await waiting).close()
+    assert.ok(Date.now() - t0 < HOLD_MS - 1000, `admitted ${Date.now() - t0} ms after a place came free, not when the hold ended`)
+    // The other silent socket stays, but its place comes back after HOLD_MS: a newcomer is admitted then.
+    assert.ok(await eventually(async () => { try { await (await dial(second, n.slot('sn-1').addr)).close(); return true } catch { return false } }, WAIT_MS, 200), 'admitted once the places were released')
   } finally {
     for (const st of stalls) st.destroy()
   }

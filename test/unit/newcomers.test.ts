@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Newcomers, type Admission } from '../../node/newcomers.ts'
 
-const limits = { ratePerS: 2, burst: 3, inFlightMax: 0, holdMs: 1000, vouchMs: 60_000, vouchedMax: 4 }
+const limits = { ratePerS: 2, burst: 3, inFlightMax: 0, queueMax: 0, holdMs: 1000, vouchMs: 60_000, vouchedMax: 4 }
 
 /** Admitted at all (as a newcomer or vouched for). */
 const ok = (a: Admission): boolean => a !== 'refused'
@@ -72,10 +72,10 @@ test('at most inFlightMax newcomers\' handshakes at once: a burst is served a fe
   n.vouch('10.0.0.9', 0)
   assert.equal(n.admit('10.0.0.9', 0, 'v'), 'vouched', 'a vouched source is never held back')
   assert.equal(n.inFlight, 2, 'and takes no place')
-  n.settle('a')
+  n.settle('a', 1)
   assert.equal(n.admit('10.0.0.3', 1, 'c'), 'newcomer', 'a place again once one ended')
   assert.equal(n.admit('10.0.0.4', 1, 'd'), 'refused')
-  n.settle('b'); n.settle('c'); n.settle('c')
+  n.settle('b', 1); n.settle('c', 1); n.settle('c', 1)
   assert.equal(n.inFlight, 0, 'a place is freed once')
 })
 
@@ -97,9 +97,58 @@ test('a newcomer refused for want of a place spends no token', () => {
   const n = new Newcomers({ ...limits, ratePerS: 1, burst: 2, inFlightMax: 1 }, 0)
   assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
   for (let i = 0; i < 10; i++) assert.equal(n.admit(`10.0.1.${i}`, 0, `x${i}`), 'refused', 'one in flight')
-  n.settle('a')
+  n.settle('a', 1)
   assert.equal(n.admit('10.0.0.2', 0, 'b'), 'newcomer', 'the second token of the burst is still there')
-  n.settle('b')
+  n.settle('b', 0)
   assert.equal(n.admit('10.0.0.3', 0, 'c'), 'refused', 'and then the bucket is empty')
   assert.equal(n.inFlight, 0, 'a newcomer refused by the bucket takes no place')
+})
+
+test('a newcomer that finds every place taken waits its turn, first come first, and is admitted when a place comes free', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 0, inFlightMax: 2, queueMax: 2, holdMs: 1000 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'newcomer')
+  assert.equal(n.admit('10.0.0.3', 1, 'c'), 'queued')
+  assert.equal(n.admit('10.0.0.4', 2, 'd'), 'queued')
+  assert.equal(n.admit('10.0.0.5', 3, 'e'), 'refused', 'the queue is full')
+  assert.equal(n.admit('10.0.0.3', 3, 'c2'), 'refused', 'a source with a turn waits with one socket')
+  assert.deepEqual(n.moves(), { granted: [], refused: [] })
+  assert.equal(n.nextDeadline(), 1000, 'a and b release their places at 1000 ms')
+  n.settle('b', 10)
+  assert.deepEqual(n.moves(), { granted: ['c'], refused: [] }, 'the first in the queue takes the place')
+  assert.equal(n.inFlight, 2)
+  assert.equal(n.queued, 1)
+  n.settle('d', 11)
+  assert.deepEqual(n.moves(), { granted: [], refused: [] }, 'd closed its socket while it waited: no answer owed')
+  assert.equal(n.queued, 0)
+  assert.equal(n.admit('10.0.0.6', 12, 'f'), 'queued')
+  // a's place is released at 1000 ms (its handshake never ended): f's turn.
+  n.tick(1000)
+  assert.deepEqual(n.moves(), { granted: ['f'], refused: [] })
+  assert.equal(n.nextDeadline(), null, 'nobody waits')
+})
+
+test('a newcomer waits holdMs at most; a vouched source never waits', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 0, inFlightMax: 1, queueMax: 8, holdMs: 1000 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(n.admit('10.0.0.2', 500, 'b'), 'queued')
+  assert.equal(n.admit('10.0.0.3', 600, 'c'), 'queued')
+  n.vouch('10.0.0.9', 600)
+  assert.equal(n.admit('10.0.0.9', 600, 'v'), 'vouched')
+  // a holds its place until 1000: b gets it then; c's wait ends at 1600, before b's place is released (2000).
+  assert.equal(n.nextDeadline(), 1000)
+  n.tick(1000)
+  assert.deepEqual(n.moves(), { granted: ['b'], refused: [] })
+  assert.equal(n.nextDeadline(), 1600)
+  n.tick(1600)
+  assert.deepEqual(n.moves(), { granted: [], refused: ['c'] })
+  assert.equal(n.queued, 0)
+})
+
+test('queued newcomers spend their token on arrival; without one they are refused, not queued', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 1, burst: 2, inFlightMax: 1, queueMax: 4 }, 0)
+  assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'queued')
+  assert.equal(n.admit('10.0.0.3', 0, 'c'), 'refused', 'the burst of 2 is spent')
+  assert.equal(n.queued, 1)
 })

@@ -20,6 +20,7 @@ const LIMITS: TransportLimits = {
   newcomerRatePerS: 50,
   newcomerBurst: 200,
   newcomerInFlightMax: 4,
+  newcomerQueueMax: 64,
   newcomerHoldMs: 1000
 }
 const calm = { handshakes: 0, handshakesFromIp: 0, conns: 0, connsFromIp: 0 }
