@@ -6,11 +6,12 @@
  * handshakes a second, not as many as the attacker can make. At most
  * `inFlightMax` of them are in progress at once, so that a burst is served a
  * few at a time: a client's request never waits behind a whole burst of
- * newcomers' handshakes. A newcomer that finds no place waits for one in a
- * queue (FIFO, at most `queueMax`, for `holdMs` at most), so that a burst of
- * legitimate newcomers (a storm's clients moving to a supernode they never
- * used) is delayed by milliseconds, not refused: in one Node process their
- * handshakes would share one thread anyway. A handshake holds its place until
+ * newcomers' handshakes. A newcomer that finds no place or no token waits in
+ * a queue (FIFO, at most `queueMax`, for `holdMs` at most), served at the
+ * rate as places come free, so that a burst of legitimate newcomers (a storm's
+ * clients moving to a supernode they never used) is delayed by milliseconds,
+ * not refused: in one Node process their handshakes would share one thread
+ * anyway. An attacker's burst is paced the same way from its first second. A handshake holds its place until
  * it ends or for `holdMs` at most, and a source holds one place or one turn in
  * the queue at most: a socket that never starts Noise costs nothing, and one
  * host's silent sockets must not keep every newcomer out (a Noise handshake
@@ -29,7 +30,7 @@
  * passed in.
  */
 import { Deadlines } from './deadlines.ts'
-import { createBucket, take, type TokenBucket } from './token-bucket.ts'
+import { createBucket, take, waitMs, type TokenBucket } from './token-bucket.ts'
 
 export interface NewcomerLimits {
   /** Handshakes a second from sources not vouched for; 0 = no limit. */
@@ -95,9 +96,11 @@ export class Newcomers {
 
   /**
    * May a handshake from `source` on socket `key` start? A vouched source
-   * always may. A newcomer needs a token, then a place, or a turn in the queue
-   * when every place is taken; one whose source already holds a place or a
-   * turn, or that finds the queue full, is refused and spends no token.
+   * always may. A newcomer needs a place and a token; without both at once it
+   * waits its turn in the queue (the token is taken when the turn comes, so
+   * the queue is served at the rate, places permitting). One whose source
+   * already holds a place or a turn, or that finds the queue full, is refused.
+   * Without places (inFlightMax 0) a newcomer without a token is refused.
    * Places may have come free: call `moves` after.
    */
   admit (source: string, nowMs: number, key: string): Admission {
@@ -106,13 +109,11 @@ export class Newcomers {
     this.advance(nowMs)
     for (const r of this.running.values()) if (r.source === source) return 'refused'
     for (const w of this.waiting.values()) if (w.source === source) return 'refused'
-    const free = this.running.size < this.limits.inFlightMax && this.waiting.size === 0
-    if (!free && this.waiting.size >= this.limits.queueMax) return 'refused'
-    if (!this.token(nowMs)) return 'refused'
-    if (free) {
+    if (this.waiting.size === 0 && this.running.size < this.limits.inFlightMax && this.token(nowMs)) {
       this.running.set(key, { source, sinceMs: nowMs })
       return 'newcomer'
     }
+    if (this.waiting.size >= this.limits.queueMax) return 'refused'
     this.waiting.set(key, { source, untilMs: nowMs + this.limits.holdMs })
     return 'queued'
   }
@@ -137,12 +138,17 @@ export class Newcomers {
     return m
   }
 
-  /** When `tick` must run next (a held place to release for the queue, or a wait to end); null when nobody waits. */
-  nextDeadline (): number | null {
+  /** When `tick` must run next (a held place to release or a token to come for the queue, or a wait to end); null when nobody waits. */
+  nextDeadline (nowMs: number): number | null {
     if (this.waiting.size === 0) return null
     let next = Infinity
     for (const w of this.waiting.values()) { next = w.untilMs; break }
-    for (const r of this.running.values()) next = Math.min(next, r.sinceMs + this.limits.holdMs)
+    if (this.running.size < this.limits.inFlightMax) {
+      // A place is free: the queue waits for a token.
+      if (this.bucket !== null) next = Math.min(next, nowMs + waitMs(this.bucket, nowMs))
+    } else {
+      for (const r of this.running.values()) next = Math.min(next, r.sinceMs + this.limits.holdMs)
+    }
     return next
   }
 
@@ -150,7 +156,7 @@ export class Newcomers {
     return this.bucket === null || take(this.bucket, nowMs)
   }
 
-  /** Release places held holdMs, refuse waits that ran out, and give free places to the queue, first come first. */
+  /** Release places held holdMs, refuse waits that ran out, and give free places to the queue, first come first, a token each. */
   private advance (nowMs: number): void {
     for (const [key, r] of this.running) if (nowMs - r.sinceMs >= this.limits.holdMs) this.running.delete(key)
     for (const [key, w] of this.waiting) {
@@ -159,7 +165,7 @@ export class Newcomers {
       this.refused.push(key)
     }
     for (const [key, w] of this.waiting) {
-      if (this.running.size >= this.limits.inFlightMax) break
+      if (this.running.size >= this.limits.inFlightMax || !this.token(nowMs)) break
       this.waiting.delete(key)
       this.running.set(key, { source: w.source, sinceMs: nowMs })
       this.granted.push(key)

@@ -19,10 +19,10 @@
  * - It admits handshakes from sources not vouched for at a bounded rate
  *   (node/newcomers.ts): the servers vouch for a source that presents a valid
  *   ticket or logs in (`vouchFor`), and every address this node dials is
- *   vouched for. Past the rate a newcomer's socket is refused before any
- *   cryptography; with `newcomerInFlightMax` newcomers' handshakes in progress
- *   it waits for a place (the gater answers when one is free), and is refused
- *   when the queue is full or its wait runs out. Vouched sources pass at once.
+ *   vouched for. A newcomer needs a token of the rate and one of
+ *   `newcomerInFlightMax` places; without both it waits its turn (the gater
+ *   answers when it comes), and is refused before any cryptography when the
+ *   queue is full or its wait runs out. Vouched sources pass at once.
  * - On `peer:disconnect` it deletes the peer from libp2p's peer store: patchday
  *   dials by address and never reads it back, and libp2p would otherwise keep an
  *   entry per remote identity for hours (its `maxPeerAge`), unbounded.
@@ -171,7 +171,7 @@ export class TransportGuard {
   private scheduleQueue (): void {
     if (this.queueTimer !== undefined) clearTimeout(this.queueTimer)
     this.queueTimer = undefined
-    const next = this.newcomers.nextDeadline()
+    const next = this.newcomers.nextDeadline(Date.now())
     if (next === null) return
     this.queueTimer = setTimeout(() => {
       this.queueTimer = undefined

@@ -102,19 +102,21 @@ emulated like the intervals they must outlast. Why each default:
   address; behind a shared NAT an IP ban would shut out the neighbours too.
   0 never bans.
 - \`NEWCOMER_HANDSHAKES_PER_REAL_S\` 50 after \`NEWCOMER_HANDSHAKES_BURST\`
-  200, at most \`NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX\` 4 at once, the next
-  \`NEWCOMER_HANDSHAKES_QUEUE_MAX\` 64 waiting their turn, a place held and
+  20, at most \`NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX\` 4 at once, the next
+  \`NEWCOMER_HANDSHAKES_QUEUE_MAX\` 64 waiting their turn (a place and a
+  token), a place held and
   a turn awaited \`NEWCOMER_HANDSHAKE_HOLD_REAL_MS\` 1 s at most: handshakes
   from sources the node has no reason to trust (never logged in there, never
   proved a slot there, never dialled by it). Fresh identities from fresh
   addresses cost a Noise handshake each; these bound what a flood of them
   costs (the bench's attack 6) and serve it a few at a time, so that a
-  client's request does not wait behind a whole burst. A vouched source (an
+  client's request does not wait behind a whole burst (the burst was 200, and
+  attack 6's first second of handshakes ran back to back). A vouched source (an
   hour after its last proof) is never counted, so a storm's clients, who logged
   in before their reboot, pass at the login server. At a supernode they never
-  used they are newcomers: they wait for a place (milliseconds) rather than
-  being refused, which is why there is a queue (a plain cap of 4 refused 3 and
-  21 of them in two skype-2007 runs). One process runs one handshake at a time
+  used they are newcomers: they wait for a place and a token (milliseconds)
+  rather than being refused, which is why there is a queue (a plain cap of 4
+  refused 3 and 21 of them in two skype-2007 runs). One process runs one handshake at a time
   anyway, so the queue orders the work without slowing it. A socket that never
   starts Noise gives its place up after the hold, and one host holds one place
   or one turn, so one host's silent sockets do not keep newcomers out. The

@@ -185,21 +185,23 @@ export const CONFIG_SPEC = {
   banRealMs: int('PATCHDAY_BAN_REAL_MS', 60_000, 1, 86_400_000),
   /**
    * Inbound handshakes a second (real time) from sources not vouched for, after a burst of newcomerHandshakesBurst;
-   * past it their sockets are refused before any cryptography. A source is vouched for for an hour once it presents
+   * past it they wait their turn (newcomerHandshakesQueueMax), or, without places (newcomerHandshakesInFlightMax 0),
+   * their sockets are refused before any cryptography. The burst is small because a burst of 200 let attack 6's
+   * first second of handshakes run back to back, and the queue now absorbs legitimate bursts. A source is vouched for for an hour once it presents
    * a ticket that verifies, logs in, or is dialled by this node, and is then never counted: fresh identities from
    * fresh addresses cost a Noise handshake each, and this bounds what a flood of them costs. A network's newcomers
    * arrive far slower (a boot of 200 peers: under 5 a second). 0 = no limit.
    */
   newcomerHandshakesPerRealS: int('PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S', 50, 0, 1_000_000),
-  newcomerHandshakesBurst: int('PATCHDAY_NEWCOMER_HANDSHAKES_BURST', 200, 1, 1_000_000),
+  newcomerHandshakesBurst: int('PATCHDAY_NEWCOMER_HANDSHAKES_BURST', 20, 1, 1_000_000),
   /**
-   * Inbound handshakes from sources not vouched for in progress at once; a newcomer that finds every place taken
-   * waits for one (newcomerHandshakesQueueMax). A burst of newcomers is then served a few at a time, so that a
+   * Inbound handshakes from sources not vouched for in progress at once; a newcomer that finds every place taken,
+   * or no token, waits its turn (newcomerHandshakesQueueMax). A burst of newcomers is then served a few at a time, so that a
    * client's request does not wait behind a whole burst of Noise handshakes (attack 6 of the bench: its p99 was set
    * by the burst). A source holds one place or one turn at most. 0 = no limit (and no queue).
    */
   newcomerHandshakesInFlightMax: int('PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX', 4, 0, 1024),
-  /** Newcomers waiting for a place at most (first come first); past it a newcomer's socket is refused before any cryptography. */
+  /** Newcomers waiting for a place and a token at most (first come first); past it a newcomer's socket is refused before any cryptography. */
   newcomerHandshakesQueueMax: int('PATCHDAY_NEWCOMER_HANDSHAKES_QUEUE_MAX', 64, 0, 10_000),
   /**
    * A newcomer's handshake holds its place until it ends or for this long at most, and a newcomer waits for a place

@@ -36,8 +36,9 @@ const net = await InprocNet.create({
     PATCHDAY_HANDSHAKE_TIMEOUT_REAL_MS: '3000',
     // Bans off: each test measures one protection against the same attacker, whom a ban would cut off first (test/integration/hostile-app.test.ts tests the ban).
     PATCHDAY_MISBEHAVIOUR_MAX: '0',
-    // Newcomers' places in flight off, for the same reason: the attacker here is a newcomer, and the per-IP and
-    // total caps are what these tests measure (hostile-app.test.ts tests the places, silent sockets included).
+    // Newcomer admission off, for the same reason: the attacker here is a newcomer, and the per-IP and total
+    // caps are what these tests measure (hostile-app.test.ts tests newcomer admission, silent sockets included).
+    PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S: '0',
     PATCHDAY_NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX: '0'
   }
 })

@@ -113,7 +113,7 @@ test('a newcomer that finds every place taken waits its turn, first come first, 
   assert.equal(n.admit('10.0.0.5', 3, 'e'), 'refused', 'the queue is full')
   assert.equal(n.admit('10.0.0.3', 3, 'c2'), 'refused', 'a source with a turn waits with one socket')
   assert.deepEqual(n.moves(), { granted: [], refused: [] })
-  assert.equal(n.nextDeadline(), 1000, 'a and b release their places at 1000 ms')
+  assert.equal(n.nextDeadline(3), 1000, 'a and b release their places at 1000 ms')
   n.settle('b', 10)
   assert.deepEqual(n.moves(), { granted: ['c'], refused: [] }, 'the first in the queue takes the place')
   assert.equal(n.inFlight, 2)
@@ -125,7 +125,7 @@ test('a newcomer that finds every place taken waits its turn, first come first, 
   // a's place is released at 1000 ms (its handshake never ended): f's turn.
   n.tick(1000)
   assert.deepEqual(n.moves(), { granted: ['f'], refused: [] })
-  assert.equal(n.nextDeadline(), null, 'nobody waits')
+  assert.equal(n.nextDeadline(1000), null, 'nobody waits')
 })
 
 test('a newcomer waits holdMs at most; a vouched source never waits', () => {
@@ -136,19 +136,30 @@ test('a newcomer waits holdMs at most; a vouched source never waits', () => {
   n.vouch('10.0.0.9', 600)
   assert.equal(n.admit('10.0.0.9', 600, 'v'), 'vouched')
   // a holds its place until 1000: b gets it then; c's wait ends at 1600, before b's place is released (2000).
-  assert.equal(n.nextDeadline(), 1000)
+  assert.equal(n.nextDeadline(600), 1000)
   n.tick(1000)
   assert.deepEqual(n.moves(), { granted: ['b'], refused: [] })
-  assert.equal(n.nextDeadline(), 1600)
+  assert.equal(n.nextDeadline(1000), 1600)
   n.tick(1600)
   assert.deepEqual(n.moves(), { granted: [], refused: ['c'] })
   assert.equal(n.queued, 0)
 })
 
-test('queued newcomers spend their token on arrival; without one they are refused, not queued', () => {
-  const n = new Newcomers({ ...limits, ratePerS: 1, burst: 2, inFlightMax: 1, queueMax: 4 }, 0)
+test('newcomers beyond the tokens wait for one: the queue is served at the rate, places permitting', () => {
+  const n = new Newcomers({ ...limits, ratePerS: 10, burst: 2, inFlightMax: 4, queueMax: 8, holdMs: 1000 }, 0)
   assert.equal(n.admit('10.0.0.1', 0, 'a'), 'newcomer')
-  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'queued')
-  assert.equal(n.admit('10.0.0.3', 0, 'c'), 'refused', 'the burst of 2 is spent')
-  assert.equal(n.queued, 1)
+  assert.equal(n.admit('10.0.0.2', 0, 'b'), 'newcomer')
+  assert.equal(n.admit('10.0.0.3', 0, 'c'), 'queued', 'a place is free, but the burst of 2 is spent')
+  assert.equal(n.admit('10.0.0.4', 0, 'd'), 'queued')
+  assert.equal(n.nextDeadline(0), 100, 'the next token in 100 ms')
+  n.tick(100)
+  assert.deepEqual(n.moves(), { granted: ['c'], refused: [] })
+  n.tick(150)
+  assert.deepEqual(n.moves(), { granted: [], refused: [] }, 'no token yet')
+  n.tick(200)
+  assert.deepEqual(n.moves(), { granted: ['d'], refused: [] })
+  // Without places (inFlightMax 0) there is no queue: no token, refused.
+  const plain = new Newcomers({ ...limits, ratePerS: 10, burst: 1, inFlightMax: 0, queueMax: 8 }, 0)
+  assert.equal(plain.admit('10.0.0.1', 0, 'a'), 'newcomer')
+  assert.equal(plain.admit('10.0.0.2', 0, 'b'), 'refused')
 })
