@@ -64,7 +64,7 @@ export class Newcomers {
   private readonly vouched: Deadlines<string>
   /** Newcomers' handshakes holding a place (at most inFlightMax): socket key -> source and since when. */
   private readonly running = new Map<string, { source: string, sinceMs: number }>()
-  /** Newcomers waiting for a place, first come first (at most queueMax): socket key -> source and until when. */
+  /** Newcomers waiting for a place and a token, first come first (at most queueMax): socket key -> source and until when. */
   private readonly waiting = new Map<string, { source: string, untilMs: number }>()
   private granted: string[] = []
   private refused: string[] = []
@@ -81,7 +81,7 @@ export class Newcomers {
   /** Newcomers' handshakes holding a place (expired ones not yet released included). */
   get inFlight (): number { return this.running.size }
 
-  /** Newcomers waiting for a place. */
+  /** Newcomers waiting their turn (a place and a token). */
   get queued (): number { return this.waiting.size }
 
   /** `source` proved it belongs to the network at `nowMs`. */

@@ -44,6 +44,37 @@ function statusCode (err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode
 }
 
+/** What removeNetwork needs of a dockerode network. */
+export type RemovableNetwork = Pick<Docker.Network, 'remove' | 'inspect' | 'disconnect'>
+
+/**
+ * Remove a network, cutting loose the endpoints its removed containers left behind. The engine
+ * releases a removed container's endpoint asynchronously, so "has active endpoints" (403) may
+ * outlast the containers, with no container left to disconnect (found by CI): retry for
+ * `waitMs`, then the last error stands. False when the network was gone already.
+ */
+export async function removeNetwork (net: RemovableNetwork, waitMs = REMOVAL_WAIT_MS, pollMs = REMOVAL_POLL_MS): Promise<boolean> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      await net.remove()
+      return true
+    } catch (err) {
+      if (statusCode(err) === 404) return false
+      if (statusCode(err) !== 403 || Date.now() >= deadline) throw err
+    }
+    try {
+      const info = await net.inspect() as { Containers?: Record<string, { Name?: string }> }
+      // Best effort: a container may be gone already; the next remove() says whether anything is still attached.
+      for (const [id, c] of Object.entries(info.Containers ?? {})) await net.disconnect({ Container: c.Name ?? id, Force: true }).catch(() => {})
+    } catch (err) {
+      if (statusCode(err) === 404) return false
+      throw err
+    }
+    await sleep(pollMs)
+  }
+}
+
 export abstract class DockerRuntimeBase {
   readonly secrets = 'lab-secret'
   readonly restartMode: RestartMode
@@ -342,7 +373,6 @@ export abstract class DockerRuntimeBase {
     return demuxText(buf).trimEnd().split('\n').filter(l => l !== '').slice(-EXPLAIN_LINES)
   }
 
-  /** Remove every container and network carrying the run's label (and its volumes); how many were removed. */
   /** Whether a container someone else is removing is gone within REMOVAL_WAIT_MS. */
   private async waitRemoved (c: Docker.Container): Promise<boolean> {
     const deadline = Date.now() + REMOVAL_WAIT_MS
@@ -358,6 +388,7 @@ export abstract class DockerRuntimeBase {
     return false
   }
 
+  /** Remove every container and network carrying the run's label (and its volumes); how many were removed. */
   protected async sweep (label: string, graceMs: number): Promise<{ stopped: number, killed: number, removed: number }> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [label] } })
     let stopped = 0; let killed = 0; let removed = 0
@@ -384,19 +415,7 @@ export abstract class DockerRuntimeBase {
       }))
     }
     for (const n of await this.docker.listNetworks({ filters: { label: [label] } })) {
-      const net = this.docker.getNetwork(n.Id)
-      try {
-        await net.remove()
-        removed++
-      } catch (err) {
-        if (statusCode(err) === 404) continue
-        if (statusCode(err) !== 403) throw err
-        // Endpoints left behind by containers removed while compose was stopping them: cut them loose.
-        const info = await net.inspect() as { Containers?: Record<string, { Name?: string }> }
-        for (const [id, c] of Object.entries(info.Containers ?? {})) await net.disconnect({ Container: c.Name ?? id, Force: true })
-        await net.remove()
-        removed++
-      }
+      if (await removeNetwork(this.docker.getNetwork(n.Id))) removed++
     }
     const vols = await this.docker.listVolumes({ filters: { label: [label] } })
     for (const v of vols.Volumes ?? []) {
