@@ -58,6 +58,33 @@ function tally (n: InprocNet, mark: number, peer: string, ev: string): { lines: 
   return { lines, suppressed }
 }
 
+/**
+ * sn-1 of `n` serving, its real client c-1 online there, and the raw peer v: a function that logs v
+ * in and attaches it to sn-1 over a new connection (closed after), answering the attach's outcome.
+ * Its first attach makes v's source vouched for at sn-1 (a ticket that verifies).
+ */
+async function snClientAndVouched (n: InprocNet): Promise<() => Promise<string>> {
+  await n.startPeer('sn-1')
+  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
+  await n.startPeer('c-1')
+  await online(n, ['c-1'], 'sn-1')
+  const v = await n.rawNode('v')
+  return async () => {
+    const login = await rpc(await dial(v, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'v', password: InprocNet.password('v') }, LoginResponse)
+    assert.equal(login.t, 'ok')
+    if (login.t !== 'ok') return 'no ticket'
+    const c = await dial(v, n.slot('sn-1').addr)
+    const res = await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'v', ticket: login.ticket }, SnResponse)
+    await c.close()
+    return res.t
+  }
+}
+
+/** Newcomer refusals sn-1 logged since `mark` (counts per interval, summed). */
+function newcomersRefused (n: InprocNet, mark: number): number {
+  return n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
+}
+
 test('3: poisoned supernode lists are refused or bounded, and clients recover when their supernode dies', async () => {
   const n = await net(41, ['sn-1', 'sn-2', 'c-1', 'c-2', 'c-3', 'atk'], ['sn-1', 'sn-2'], { PATCHDAY_ATTACH_TIMEOUT_MS: '10000' })
   const clients = ['c-1', 'c-2', 'c-3']
@@ -264,21 +291,8 @@ test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded 
   const n = await net(48, ['sn-1', 'c-1', 'v'], ['sn-1'], {
     PATCHDAY_SN_ATTACH_TICKET: 'required', PATCHDAY_NEWCOMER_HANDSHAKES_BURST: String(BURST), PATCHDAY_NEWCOMER_HANDSHAKES_PER_REAL_S: '1', PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
   })
-  await n.startPeer('sn-1')
-  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
   // sn-1 dialled nobody yet: a real client and the raw peer v spend two of the burst, and are vouched for by their tickets.
-  await n.startPeer('c-1')
-  await online(n, ['c-1'], 'sn-1')
-  const v = await n.rawNode('v')
-  const attachV = async (): Promise<string> => {
-    const login = await rpc(await dial(v, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'v', password: InprocNet.password('v') }, LoginResponse)
-    assert.equal(login.t, 'ok')
-    if (login.t !== 'ok') return 'no ticket'
-    const c = await dial(v, n.slot('sn-1').addr)
-    const res = await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'v', ticket: login.ticket }, SnResponse)
-    await c.close()
-    return res.t
-  }
+  const attachV = await snClientAndVouched(n)
   assert.equal(await attachV(), 'attached')
   const mark = n.mark()
   // 16 fresh identities from 16 fresh addresses, each dialling once (no ticket, so none is vouched for).
@@ -296,7 +310,7 @@ test('6, from fresh addresses: newcomers\' handshakes are admitted at a bounded 
   for (let i = 0; i < 6; i++) assert.equal(await attachV(), 'attached', `v's attach ${i}`)
   // The refusals are logged as counts (a line per interval, with a sample address); those of
   // one burst may fall into two intervals.
-  const refused = (): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
+  const refused = (): number => newcomersRefused(n, mark)
   await eventually(() => refused() >= 16 - admitted, WAIT_MS, 200)
   assert.ok(refused() >= 16 - admitted, `${refused()} refusals logged for ${16 - admitted} refused dials`)
   // The real client stayed online throughout.
@@ -314,19 +328,7 @@ test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their ha
     PATCHDAY_NEWCOMER_HANDSHAKE_HOLD_REAL_MS: String(HOLD_MS),
     PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
   })
-  await n.startPeer('sn-1')
-  await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
-  await n.startPeer('c-1')
-  await online(n, ['c-1'], 'sn-1')
-  const v = await n.rawNode('v')
-  const attachV = async (): Promise<string> => {
-    const login = await rpc(await dial(v, n.slot('login').addr), PROTOCOL_LOGIN, { t: 'login', account: 'v', password: InprocNet.password('v') }, LoginResponse)
-    if (login.t !== 'ok') return login.t
-    const c = await dial(v, n.slot('sn-1').addr)
-    const res = await rpc(c, PROTOCOL_SN, { t: 'attach', name: 'v', ticket: login.ticket }, SnResponse)
-    await c.close()
-    return res.t
-  }
+  const attachV = await snClientAndVouched(n)
   // v's first attach makes its source vouched for at sn-1 (a ticket that verifies).
   assert.equal(await attachV(), 'attached')
   const squad = new Sybils(49, 100)
@@ -355,7 +357,7 @@ test('6, a burst of newcomers: at most newcomerHandshakesInFlightMax of their ha
     await assert.rejects(dial(second, n.slot('sn-1').addr), 'a newcomer finding the places and the queue full is refused')
     // The vouched source is never held back, and the refusals are logged as counts.
     for (let i = 0; i < 3; i++) assert.equal(await attachV(), 'attached', `v's attach ${i}`)
-    const refused = (): number => n.find(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'newcomers' }))).reduce((k, e) => k + e.count, 0)
+    const refused = (): number => newcomersRefused(n, mark)
     assert.ok(await eventually(() => refused() >= 5, WAIT_MS, 200), `${refused()} newcomers refusals logged: 4 of the first host's sockets and the second newcomer`)
     // A newcomer that waits is admitted as soon as a place comes free (long before the hold ends).
     for (const st of stalls.splice(0)) st.destroy()
