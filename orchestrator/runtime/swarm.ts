@@ -56,6 +56,25 @@ async function dockerCli (args: string[]): Promise<string> {
 
 const SLOT = /\.(\d+)\.[a-z0-9]+$/
 
+/**
+ * Remove a stack. `stack rm` removes the services and then at once the networks, and a network
+ * whose removed services' tasks are still shutting down fails "is in use by task" (found by CI):
+ * `stack rm` is repeated, which finds the services gone and tries the networks again, for up to
+ * `waitMs`; any other failure, or that one past the wait, stands.
+ */
+export async function removeStack (project: string, rm: (project: string) => Promise<unknown> = async p => await dockerCli(['stack', 'rm', p]), waitMs = STACK_RM_WAIT_MS, pollMs = POLL_MS): Promise<void> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      await rm(project)
+      return
+    } catch (err) {
+      if (!(err instanceof Error && /is in use by task/i.test(err.message)) || Date.now() >= deadline) throw err
+    }
+    await sleep(pollMs)
+  }
+}
+
 export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
   readonly name = 'swarm'
   protected override readonly runningAtDeploy = true
@@ -188,7 +207,7 @@ export class SwarmRuntime extends DockerRuntimeBase implements Runtime {
       if (err instanceof RuntimeError && /not a swarm manager|swarm/i.test(err.message)) return ''
       throw err
     })
-    if (stacks.split('\n').includes(project)) await dockerCli(['stack', 'rm', project])
+    if (stacks.split('\n').includes(project)) await removeStack(project)
     // `stack rm` returns before its tasks and network are gone.
     const deadline = Date.now() + STACK_RM_WAIT_MS
     while (Date.now() < deadline && (await this.docker.listNetworks({ filters: { label: [label] } })).length > 0) await sleep(POLL_MS)

@@ -56,7 +56,7 @@ function resolveInside (container: string, names: string[]): Record<string, stri
 
 test('swarm: 12 peers as a stack; a storm of every peer, bootstrap supernodes included, restarts processes in running tasks, which keep their DNS names, and the network recovers; down removes everything', { skip: skip ?? false, timeout: 600_000 }, async (t) => {
   await ensureSwarm()
-  const runId = 'swarm-process'
+  const runId = `swarm-p-${process.pid.toString(36)}`
   started.push(runId)
   const t0 = Date.now()
   const up = await cli(runsDir, ['up', '--runtime', 'swarm', '--peers', '12', '--seed', 'swarm-1', '--run-id', runId, '--timeout', '3m', '--json'], 300_000)
@@ -103,7 +103,7 @@ test('swarm: 12 peers as a stack; a storm of every peer, bootstrap supernodes in
 
 test('swarm --restart-mode container: a storm of clients restarts their task containers, and the network recovers', { skip: skip ?? false, timeout: 600_000 }, async () => {
   await ensureSwarm()
-  const runId = 'swarm-container'
+  const runId = `swarm-c-${process.pid.toString(36)}`
   started.push(runId)
   const up = await cli(runsDir, ['up', '--runtime', 'swarm', '--restart-mode', 'container', '--peers', '6', '--seed', 'swarm-c', '--run-id', runId, '--timeout', '3m', '--json'], 300_000)
   assert.equal(up.code, 0, up.stderr)
