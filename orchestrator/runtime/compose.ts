@@ -113,11 +113,12 @@ export class ComposeRuntime extends DockerRuntimeBase implements Runtime {
   }
 
   /**
-   * Host network: the loopback addresses are the local runtime's, so refuse (exit 2) while a
-   * local network runs or anything (another host-network run, another program) has the login
-   * server's address. A bridge run has a network of its own: nothing to check here.
+   * Whatever the network, no leftovers of this run id (DockerRuntimeBase). Host network: the
+   * loopback addresses are the local runtime's, so refuse (exit 2) while a local network runs
+   * or anything (another host-network run, another program) has the login server's address.
    */
-  async checkAvailable (): Promise<void> {
+  override async checkAvailable (): Promise<void> {
+    await super.checkAvailable()
     if (!this.host) return
     const refused = refusal(await localNetworks())
     if (refused !== null) throw refused

@@ -22,7 +22,7 @@ after(() => { rmSync(runsDir, { recursive: true, force: true }) })
 
 for (const [file, expect] of [['skype-2007.yaml', 'metastable'], ['skype-2007-tuned.yaml', 'recovered']] as const) {
   test(`${file} in containers is judged ${expect}`, { skip: skip ?? false, timeout: 900_000 }, async () => {
-    const runId = `c-${file.replace('.yaml', '')}`
+    const runId = `c-${file.replace('.yaml', '')}-${process.pid.toString(36)}`
     const r = await cli(runsDir, ['run', join(ROOT, 'scenarios', file), '--runtime', 'compose', '--restart-mode', 'process', '--run-id', runId, '--json', '--check'], 900_000)
     assert.ok(r.stdout.trim() !== '', `no headline on stdout; exit ${r.code}; ${r.stderr.slice(-3000)}`)
     const headline = JSON.parse(r.stdout) as { verdict: string, expect: string }

@@ -172,7 +172,7 @@ test('compose: `docker compose up --scale` with no orchestrator, then attach, st
   assert.deepEqual(await leftovers(`com.docker.compose.project=${STANDALONE_PROJECT}`), { containers: 0, networks: 0, volumes: 0 })
 })
 
-test('compose: clear errors before anything starts (too many peers for one bridge, image not built, no such project), and nothing left', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('compose: clear errors before anything starts (too many peers for one bridge, image not built, leftovers of the same run id, no such project), and nothing left', { skip: skip ?? false, timeout: 120_000 }, async () => {
   const many = await cli(runsDir, ['up', '--runtime', 'compose', '--peers', '1200', '--run-id', 'too-many'])
   assert.equal(many.code, 1)
   assert.match(many.stderr, /DockerPreflightError: .*1000/)
@@ -183,6 +183,18 @@ test('compose: clear errors before anything starts (too many peers for one bridg
     assert.match(noImage.stderr, /DockerPreflightError: .*patchday:not-built.*npm run docker:build/)
   } finally {
     delete process.env.PATCHDAY_IMAGE
+  }
+  // A network of the same run id, left by an earlier run whose teardown failed, is named; it is not reused (its subnet is not this run's) nor removed.
+  const stale = `stale-${process.pid}`
+  const staleNet = `patchday-${stale}-leftover`
+  execFileSync('docker', ['network', 'create', '--label', `patchday.run=${stale}`, staleNet], { stdio: 'ignore' })
+  try {
+    const again = await cli(runsDir, ['up', '--runtime', 'compose', '--peers', '3', '--run-id', stale])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, new RegExp(`DockerPreflightError: .*network ${staleNet} labelled patchday\\.run=${stale}.*patchday down --run ${stale}`))
+    assert.deepEqual(await leftovers(`patchday.run=${stale}`), { containers: 0, networks: 1, volumes: 0 }, 'nothing created, the stale network left as it was')
+  } finally {
+    execFileSync('docker', ['network', 'rm', staleNet], { stdio: 'ignore' })
   }
   for (const id of ['too-many', 'no-image']) assert.deepEqual(await leftovers(`patchday.run=${id}`), { containers: 0, networks: 0, volumes: 0 })
   const noProject = await cli(runsDir, ['attach', '--project', 'no-such-project'])

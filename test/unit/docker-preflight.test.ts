@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type Docker from 'dockerode'
 import {
-  BRIDGE_CONTAINERS_MAX, DOCKER_PREFLIGHT_CODES, DockerPreflightError, checkDocker, checkDockerCli, checkImage, checkPeerCount, checkSubnet,
+  BRIDGE_CONTAINERS_MAX, DOCKER_PREFLIGHT_CODES, DockerPreflightError, checkDocker, checkDockerCli, checkImage, checkNoLeftovers, checkPeerCount, checkSubnet,
   cidrsOverlap, composeChoice, detectCompose, engineError, parseCidr, parseComposeVersion, parseProcNetRoute, suggestSubnet,
   type Cidr
 } from '../../orchestrator/runtime/docker/preflight.ts'
@@ -56,7 +56,7 @@ test('image names: the app tag carries package.json\'s version; the Dockerfile b
 })
 
 test('DockerPreflightError: a named error with a code from a closed set', () => {
-  assert.deepEqual([...DOCKER_PREFLIGHT_CODES].sort(), ['compose-missing', 'daemon-down', 'docker-missing', 'image-missing', 'socket-permission', 'subnet-in-use', 'too-many-peers'])
+  assert.deepEqual([...DOCKER_PREFLIGHT_CODES].sort(), ['compose-missing', 'daemon-down', 'docker-missing', 'image-missing', 'run-leftovers', 'socket-permission', 'subnet-in-use', 'too-many-peers'])
   const e = new DockerPreflightError('daemon-down', 'down', { cause: new Error('ENOENT') })
   assert.equal(e.name, 'DockerPreflightError')
   assert.equal(e.code, 'daemon-down')
@@ -259,4 +259,25 @@ test('checkDocker and checkImage map a fake engine\'s failures to their codes', 
   assert.match(missing.message, /npm run docker:base/)
   const present = { getImage: () => ({ inspect: async () => ({ Id: 'sha256:abc' }) }) } as unknown as Docker
   assert.equal(await checkImage(present, IMAGE_DEFAULT), 'sha256:abc')
+})
+
+test('checkNoLeftovers: a fresh run id passes; a network or container of the same run id left in the engine is named, with how to remove it', async () => {
+  const engine = (containers: number, networks: string[]): Docker => ({
+    listContainers: async (o: { all: boolean, filters: { label: string[] } }) => {
+      assert.deepEqual(o, { all: true, filters: { label: ['patchday.run=r1'] } }, 'stopped containers count too')
+      return Array.from({ length: containers }, (_, i) => ({ Id: `c${i}` }))
+    },
+    listNetworks: async (o: { filters: { label: string[] } }) => {
+      assert.deepEqual(o.filters.label, ['patchday.run=r1'])
+      return networks.map(Name => ({ Name }))
+    }
+  }) as unknown as Docker
+  await checkNoLeftovers(engine(0, []), 'r1', 'patchday.run=r1')
+  const net = await rejectsWith(checkNoLeftovers(engine(0, ['patchday-r1_lab']), 'r1', 'patchday.run=r1'), 'run-leftovers')
+  assert.match(net.message, /network patchday-r1_lab labelled patchday\.run=r1/)
+  assert.match(net.message, /patchday down --run r1/)
+  assert.match(net.message, /docker network rm \$\(docker network ls -q --filter label=patchday\.run=r1\)/)
+  assert.match(net.message, /another --run-id/)
+  const both = await rejectsWith(checkNoLeftovers(engine(3, ['a', 'b']), 'r1', 'patchday.run=r1'), 'run-leftovers')
+  assert.match(both.message, /3 containers and networks a, b/)
 })

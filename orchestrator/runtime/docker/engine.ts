@@ -23,7 +23,7 @@ import { dockerStateProblem, readDockerStateRecord, type DockerState } from './s
 import { SupervisedPeers, type SupervisedPeer } from './supervisor.ts'
 import { DockerLogCollector, DockerLogsLockedError } from './logs.ts'
 import { FrameDemuxer } from './demux.ts'
-import { checkSubnetFree, DockerPreflightError } from './preflight.ts'
+import { checkDocker, checkNoLeftovers, checkSubnetFree, dockerEndpoint, DockerPreflightError } from './preflight.ts'
 
 /** Containers stopped or removed at once by teardown. */
 export const TEARDOWN_PARALLEL_MAX = 16
@@ -95,6 +95,16 @@ export abstract class DockerRuntimeBase {
     this.docker = docker
     this.restartMode = restartMode
     this.supervisor = restartMode === 'process' ? new SupervisedPeers(this.ctlDir) : null
+  }
+
+  /**
+   * Before the run's folder is made: the engine answers, and nothing in it carries this run id's
+   * label yet (checkNoLeftovers). A run refused here has started nothing, so its failure stops
+   * nothing: the start-up's cleanup would otherwise sweep whatever carries the label.
+   */
+  async checkAvailable (): Promise<void> {
+    await checkDocker(this.docker, { endpoint: dockerEndpoint() })
+    await checkNoLeftovers(this.docker, this.run.runId, `${RUN_LABEL}=${this.run.runId}`)
   }
 
   /** Process mode: the supervisors' state files, one per container (mounted read-write into every container). */

@@ -17,7 +17,7 @@ import { IMAGE_DEFAULT, OFFLINE_BASE_IMAGE } from './image.ts'
 
 export const DOCKER_PREFLIGHT_CODES = [
   'docker-missing', 'daemon-down', 'socket-permission', 'compose-missing',
-  'image-missing', 'subnet-in-use', 'too-many-peers'
+  'image-missing', 'subnet-in-use', 'too-many-peers', 'run-leftovers'
 ] as const
 export type DockerPreflightCode = typeof DOCKER_PREFLIGHT_CODES[number]
 
@@ -200,6 +200,30 @@ export async function checkImage (docker: Docker, tag: string, opts: { endpoint?
     }
     throw engineError(err, opts.endpoint ?? dockerEndpoint()) ?? err
   }
+}
+
+// ---- leftovers of the run id ------------------------------------------------------
+
+/**
+ * Nothing in the engine carries the run's label yet, or 'run-leftovers'. Docker keeps its state
+ * across restarts, so a run whose teardown failed (or whose folder was deleted) can leave a
+ * network of the same run id behind, which Compose would reuse with its old subnet (found by CI:
+ * "Invalid address ... does not belong to any of this network's subnets"). They are not removed
+ * here: another runs folder may hold a live run of the same id.
+ */
+export async function checkNoLeftovers (docker: Pick<Docker, 'listContainers' | 'listNetworks'>, runId: string, label: string): Promise<void> {
+  const filters = { label: [label] }
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })])
+  if (containers.length === 0 && networks.length === 0) return
+  const what = [
+    ...(containers.length > 0 ? [`${containers.length} container${containers.length === 1 ? '' : 's'}`] : []),
+    ...(networks.length > 0 ? [`network${networks.length === 1 ? '' : 's'} ${networks.map(n => n.Name).join(', ')}`] : [])
+  ].join(' and ')
+  throw new DockerPreflightError('run-leftovers',
+    `the Docker engine still holds ${what} labelled ${label}, left by an earlier run of id ${runId}: ` +
+    `stop it with 'patchday down --run ${runId}' from its runs folder, or remove them with ` +
+    `'docker rm -f $(docker ps -aq --filter label=${label})' and 'docker network rm $(docker network ls -q --filter label=${label})', ` +
+    'or choose another --run-id')
 }
 
 // ---- peers per bridge --------------------------------------------------------------
