@@ -10,6 +10,12 @@
  * the budget. Both the buckets and the bans are bounded in number (the least
  * recently used go first), so that a crowd of identities cannot grow them.
  *
+ * A peer's requests refused by its own request budget are not offences (a
+ * client may ask once too often), but past `overBudgetMax` such refusals per
+ * `windowMs` each further one is: a peer that keeps asking whatever it is told
+ * (the bench's attacks 7 and 8: 3,500 busy answers a second from one
+ * connection) is then banned like one that sends bad frames.
+ *
  * Banning the IP as well is what stops the cost: the transport guard refuses a
  * banned IP's sockets before any cryptography, where a banned peer id is only
  * known after its Noise handshake. Every patchday peer has an address of its own
@@ -24,6 +30,8 @@ export interface BanLimits {
   max: number
   windowMs: number
   banMs: number
+  /** Refusals by a peer's own request budget it may have per `windowMs` before each one more is an offence; 0 = never. */
+  overBudgetMax: number
   /** Peers (and banned keys) remembered at most. */
   trackedMax: number
 }
@@ -34,6 +42,7 @@ export type BanKey = `peer:${string}` | `ip:${string}`
 export class Bans {
   private readonly limits: BanLimits
   private readonly offences: BucketMap | null
+  private readonly overBudget: BucketMap | null
   /** Banned keys until their ban ends, least recently banned first. */
   private readonly until: Deadlines<BanKey>
 
@@ -41,6 +50,7 @@ export class Bans {
     this.limits = limits
     this.until = new Deadlines(limits.trackedMax)
     this.offences = limits.max > 0 ? new BucketMap(limits.max * 1000 / limits.windowMs, limits.max, limits.trackedMax) : null
+    this.overBudget = limits.overBudgetMax > 0 ? new BucketMap(limits.overBudgetMax * 1000 / limits.windowMs, limits.overBudgetMax, limits.trackedMax) : null
   }
 
   /** Bans in force or expired but not yet forgotten (for tests and bounds). */
@@ -54,6 +64,12 @@ export class Bans {
     this.ban(`peer:${peer}`, nowMs)
     if (ip !== '') this.ban(`ip:${ip}`, nowMs)
     return true
+  }
+
+  /** `peer` from `ip` was refused by its own request budget: an offence past `overBudgetMax` a window (see offend). */
+  refusedOverBudget (peer: string, ip: string, nowMs: number): boolean {
+    if (this.overBudget === null || this.overBudget.take(peer, nowMs)) return false
+    return this.offend(peer, ip, nowMs)
   }
 
   /** Whether `key` is banned at `nowMs`; an expired ban is forgotten. */

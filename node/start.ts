@@ -68,6 +68,7 @@ export function transportLimits (config: PeerConfig, clock: Clock): TransportLim
     logIntervalMs: Math.max(1, clock.real(config.guardLogIntervalMs)),
     misbehaviourMax: config.misbehaviourMax,
     misbehaviourWindowMs: config.misbehaviourWindowRealMs,
+    overBudgetMax: config.overBudgetRefusalsMax,
     banMs: config.banRealMs,
     newcomerRatePerS: config.newcomerHandshakesPerRealS,
     newcomerBurst: config.newcomerHandshakesBurst,

@@ -65,6 +65,15 @@ export function reportOffence (conn: Connection): void {
 }
 
 /**
+ * `conn`'s remote was refused by its own request budget (a supernode's or the
+ * login server's): past misbehaviour's allowance of such refusals, an offence.
+ * A no-op on a node without a guard.
+ */
+export function reportOverBudget (conn: Connection): void {
+  guardOf.get(conn)?.overBudget(conn)
+}
+
+/**
  * `conn`'s remote proved it belongs to the network (a ticket that verified, a
  * login): its source is no longer a newcomer. A no-op on a node without a guard.
  */
@@ -109,7 +118,7 @@ export class TransportGuard {
   constructor (limits: TransportLimits, onLimited: OnLimited) {
     this.limits = limits
     this.onLimited = onLimited
-    this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, trackedMax: BAN_TRACKED_MAX })
+    this.bans = new Bans({ max: limits.misbehaviourMax, windowMs: limits.misbehaviourWindowMs, banMs: limits.banMs, overBudgetMax: limits.overBudgetMax, trackedMax: BAN_TRACKED_MAX })
     this.newcomers = new Newcomers({ ratePerS: limits.newcomerRatePerS, burst: limits.newcomerBurst, inFlightMax: limits.newcomerInFlightMax, queueMax: limits.newcomerQueueMax, holdMs: limits.newcomerHoldMs, vouchMs: VOUCH_MS, vouchedMax: VOUCHED_MAX }, Date.now())
   }
 
@@ -213,8 +222,17 @@ export class TransportGuard {
 
   /** One offence of `conn`'s peer; past its budget the peer is banned and every connection of it closed. */
   offend (conn: Connection): void {
+    this.cutIfBanned(conn, this.bans.offend(conn.remotePeer.toString(), remoteIp(conn.remoteAddr), Date.now()))
+  }
+
+  /** One refusal of `conn`'s peer by its own request budget; past the allowance, an offence (offend). */
+  overBudget (conn: Connection): void {
+    this.cutIfBanned(conn, this.bans.refusedOverBudget(conn.remotePeer.toString(), remoteIp(conn.remoteAddr), Date.now()))
+  }
+
+  private cutIfBanned (conn: Connection, banned: boolean): void {
+    if (!banned) return
     const peer = conn.remotePeer.toString()
-    if (!this.bans.offend(peer, remoteIp(conn.remoteAddr), Date.now())) return
     this.counts.add('misbehaviour', peer)
     for (const c of this.node?.getConnections(conn.remotePeer) ?? [conn]) c.abort(new PeerBannedError(`peer ${peer} banned for ${this.limits.banMs} ms: misbehaviour`))
   }

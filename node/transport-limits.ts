@@ -48,6 +48,8 @@ export interface TransportLimits {
   /** Offences (malformed or oversized frames, bytes after an answer) a peer may commit per `misbehaviourWindowMs`; one more bans it. 0 = never ban. */
   misbehaviourMax: number
   misbehaviourWindowMs: number
+  /** Requests refused by a peer's own request budget it may have per `misbehaviourWindowMs`; each one more is an offence. 0 = never. */
+  overBudgetMax: number
   /** How long a banned peer id and its source IP are refused. */
   banMs: number
   /** Inbound handshakes a second from sources not vouched for (node/newcomers.ts), after a burst; 0 = no limit. */

@@ -101,6 +101,15 @@ emulated like the intervals they must outlast. Why each default:
   costing a stream and a parse per bad frame. Every patchday peer has its own
   address; behind a shared NAT an IP ban would shut out the neighbours too.
   0 never bans.
+- \`OVER_BUDGET_REFUSALS_MAX\` 100 per \`MISBEHAVIOUR_WINDOW_REAL_MS\` 10 s:
+  requests a peer may have refused by its own budget (a supernode's
+  \`SN_PEER_REQUEST_*\`, the login server's \`LOGIN_PEER_RATE_PER_S\`) before
+  each one more is an offence. A client waits between tries, so its own budget
+  seldom refuses it (the login server's refusals in the 2007 scenarios are
+  for logins still in flight, which do not count). A peer that asks whatever it is told is
+  answered busy thousands of times a second (attacks 7 and 8: 3,500 a second
+  from one connection, 85-88% of the target's CPU) and is banned instead. 0
+  never counts them.
 - \`NEWCOMER_HANDSHAKES_PER_REAL_S\` 50 after \`NEWCOMER_HANDSHAKES_BURST\`
   20, at most \`NEWCOMER_HANDSHAKES_IN_FLIGHT_MAX\` 4 at once, the next
   \`NEWCOMER_HANDSHAKES_QUEUE_MAX\` 64 waiting their turn (a place and a

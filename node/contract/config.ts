@@ -181,6 +181,13 @@ export const CONFIG_SPEC = {
    */
   misbehaviourMax: int('PATCHDAY_MISBEHAVIOUR_MAX', 20, 0, 1_000_000),
   misbehaviourWindowRealMs: int('PATCHDAY_MISBEHAVIOUR_WINDOW_REAL_MS', 10_000, 100, 3_600_000),
+  /**
+   * Requests a peer may have refused by its own request budget (a supernode's snPeerRequest*, the login server's
+   * loginPeerRate*) per misbehaviourWindowRealMs; each one more is an offence towards a ban (misbehaviourMax). A client
+   * waits between tries, so its own budget seldom refuses it; a peer that asks whatever it is told does not (attack 7:
+   * 3,500 busy answers a second from one connection, at 88% of the supernode's CPU). 0 = never an offence.
+   */
+  overBudgetRefusalsMax: int('PATCHDAY_OVER_BUDGET_REFUSALS_MAX', 100, 0, 1_000_000),
   /** A banned peer's connections are closed, and its peer id and source IP refused for this long (real ms; the IP before any cryptography). */
   banRealMs: int('PATCHDAY_BAN_REAL_MS', 60_000, 1, 86_400_000),
   /**

@@ -25,7 +25,7 @@ import type { Libp2p } from 'libp2p'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { LoginRequest, PROTOCOL_LOGIN, type LoginResponse } from '../protocol/messages.ts'
 import { serve } from '../rpc.ts'
-import { vouchFor } from '../transport-guard.ts'
+import { reportOverBudget, vouchFor } from '../transport-guard.ts'
 import { hashPassword, verifyPassword } from '../contract/accounts.ts'
 import type { AccountLookup } from '../derived-accounts.ts'
 import { signTicket } from '../tickets.ts'
@@ -110,6 +110,7 @@ export class LoginServer {
     if (!this.peerRate.take(from, arrived)) {
       const retryAfterMs = Math.round(this.peerRate.waitMs(from, arrived))
       this.log.event('login.limited', { from, account: req.account, reason: 'peer-rate', retryAfterMs })
+      reportOverBudget(conn)
       return { t: 'busy', retryAfterMs }
     }
     const mine = this.inFlight.get(from) ?? 0

@@ -26,7 +26,7 @@ import type { Connection, PrivateKey, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL_HEARTBEAT, PROTOCOL_SN, PROTOCOL_SNX, SnRequest, SnxMessage, type SnInfo, type SnResponse, type Ticket } from '../protocol/messages.ts'
 import { serve, serveStream, request } from '../rpc.ts'
-import { vouchFor } from '../transport-guard.ts'
+import { reportOverBudget, vouchFor } from '../transport-guard.ts'
 import { verifyTicket } from '../tickets.ts'
 import { InvalidMessageError, InvalidTicketError } from '../contract/errors.ts'
 import { BucketMap, createBucket, take, waitMs, type TokenBucket } from '../token-bucket.ts'
@@ -182,6 +182,7 @@ export class Supernode {
     if (!this.peerBudgets.take(peerId, now)) {
       const retryAfterMs = Math.round(this.peerBudgets.waitMs(peerId, now))
       this.c.log.event('sn.limited', { from: peerId, request: req.t, retryAfterMs })
+      reportOverBudget(conn)
       return { t: 'busy', reason: 'peer-budget', retryAfterMs, alternatives: [] }
     }
     const slot = this.slots.get(peerId)

@@ -183,7 +183,9 @@ test('7 and 9: a request flood from one peer spends its own budget, not the clie
   const n = await net(43, ['sn-1', 'c-1', 'c-2', 'c-3', 'atk'], ['sn-1'], {
     PATCHDAY_SN_REQUEST_RATE_PER_S: '10', PATCHDAY_SN_REQUEST_BURST: '10',
     PATCHDAY_SN_PEER_REQUEST_RATE_PER_S: '2', PATCHDAY_SN_PEER_REQUEST_BURST: '4',
-    PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000'
+    PATCHDAY_LOG_REPEAT_MAX: '5', PATCHDAY_LOG_REPEAT_INTERVAL_MS: '10000',
+    // No ban for asking past the budget: this test counts what the budget does with every request (the ban test is below).
+    PATCHDAY_OVER_BUDGET_REFUSALS_MAX: '0'
   })
   const clients = ['c-1', 'c-2', 'c-3']
   await n.startPeer('sn-1')
@@ -223,7 +225,9 @@ test('7 and 9: a request flood from one peer spends its own budget, not the clie
 
 test('8: parallel logins from one peer do not starve a real login; wrong passwords are throttled per account; one answer for unknown and wrong', async () => {
   const n = await net(44, ['sn-1', 'c-1', 'c-2', 'atk'], ['sn-1'], {
-    PATCHDAY_LOGIN_CONCURRENCY_MAX: '2', PATCHDAY_LOGIN_QUEUE_MAX: '4', PATCHDAY_LOGIN_SERVICE_MS: '2000'
+    PATCHDAY_LOGIN_CONCURRENCY_MAX: '2', PATCHDAY_LOGIN_QUEUE_MAX: '4', PATCHDAY_LOGIN_SERVICE_MS: '2000',
+    // No ban for asking past the budget: this test follows the attacker through every limit (the ban test is below).
+    PATCHDAY_OVER_BUDGET_REFUSALS_MAX: '0'
   })
   await n.startPeer('sn-1')
   await n.waitFor(is('online', { peer: 'sn-1' }), WAIT_MS, 'sn-1 serving')
@@ -262,6 +266,60 @@ test('8: parallel logins from one peer do not starve a real login; wrong passwor
   // The real owner of c-2 gets in once the throttle has passed (it is told when).
   await n.startPeer('c-2', { env: { PATCHDAY_RETRY_HONOR_HINT: 'true' } })
   await online(n, ['c-1', 'c-2'], 'sn-1')
+})
+
+test('7 and 8: a peer that keeps asking past its own budget is banned, at a supernode and at the login server, while real clients keep their sessions and log in', async () => {
+  const ALLOWED = 30
+  const MAX = 10
+  const n = await net(50, ['sn-1', 'c-1', 'c-2', 'atk', 'atk2'], ['sn-1'], {
+    PATCHDAY_SN_PEER_REQUEST_RATE_PER_S: '2', PATCHDAY_SN_PEER_REQUEST_BURST: '4',
+    PATCHDAY_OVER_BUDGET_REFUSALS_MAX: String(ALLOWED), PATCHDAY_MISBEHAVIOUR_MAX: String(MAX), PATCHDAY_GUARD_LOG_INTERVAL_MS: '1000'
+  })
+  const { atk, conn } = await snWithAttacker(n)
+  await n.startPeer('c-1')
+  await online(n, ['c-1'], 'sn-1')
+  const mark = n.mark()
+  const limited = (peer: string, reason: ConnLimitReason): PeerEvent<'conn.limited'>[] => n.find(n.since(mark, is('conn.limited', { peer, reason })))
+  // The supernode: heartbeats without a slot, one after another, until the connection is cut.
+  let refused = 0
+  let sent = 0
+  while (conn.status === 'open' && sent < 20 * (ALLOWED + MAX)) {
+    try {
+      const r = await rpc(conn, PROTOCOL_SN, { t: 'heartbeat' }, SnResponse)
+      sent++
+      if (r.t === 'busy' && r.reason === 'peer-budget') refused++
+    } catch {
+      break
+    }
+  }
+  await eventually(() => conn.status !== 'open', 5000, 100)
+  assert.notEqual(conn.status, 'open', `the connection is still open after ${refused} of ${sent} requests refused by the peer's budget`)
+  // The allowance, then the offence budget, then one more: give or take what both refilled during the flood.
+  assert.ok(refused >= ALLOWED + MAX && refused <= ALLOWED + MAX + 15, `cut off after ${refused} refusals, expected about ${ALLOWED + MAX + 1}`)
+  await assert.rejects(dial(atk, n.slot('sn-1').addr), 'a banned peer dialled again')
+  await n.waitFor(n.since(mark, is('conn.limited', { peer: 'sn-1', reason: 'misbehaviour' })), WAIT_MS, 'sn-1: conn.limited misbehaviour')
+  assert.equal(limited('sn-1', 'misbehaviour')[0]?.sample, atk.peerId.toString())
+  // The login server: logins as fast as it answers, from a peer of its own, until the connection is cut.
+  const atk2 = await n.rawNode('atk2')
+  const lconn = await dial(atk2, n.slot('login').addr)
+  let logins = 0
+  while (lconn.status === 'open' && logins < 2000) {
+    try {
+      await rpc(lconn, PROTOCOL_LOGIN, { t: 'login', account: 'nobody-at-all', password: 'x' }, LoginResponse)
+      logins++
+    } catch {
+      break
+    }
+  }
+  await eventually(() => lconn.status !== 'open', 5000, 100)
+  assert.notEqual(lconn.status, 'open', `the login connection is still open after ${logins} logins`)
+  await n.waitFor(n.since(mark, is('conn.limited', { peer: 'login', reason: 'misbehaviour' })), WAIT_MS, 'login: conn.limited misbehaviour')
+  assert.equal(limited('login', 'misbehaviour')[0]?.sample, atk2.peerId.toString())
+  await assert.rejects(dial(atk2, n.slot('login').addr), 'a banned peer dialled the login server again')
+  // Real clients: c-1 kept its session, c-2 logs in and attaches after both bans.
+  await n.startPeer('c-2')
+  await online(n, ['c-2'], 'sn-1')
+  assert.equal(n.find(n.since(mark, (e): e is PeerEvent => e.ev === 'offline' && (e.peer === 'c-1' || e.peer === 'c-2'))).length, 0)
 })
 
 test('9: a burst of malformed frames costs a bounded number of lines, and every one is counted', async () => {

@@ -16,6 +16,7 @@ const LIMITS: TransportLimits = {
   logIntervalMs: 10_000,
   misbehaviourMax: 20,
   misbehaviourWindowMs: 10_000,
+  overBudgetMax: 100,
   banMs: 60_000,
   newcomerRatePerS: 50,
   newcomerBurst: 200,
