@@ -103,7 +103,7 @@ emulated like the intervals they must outlast. Why each default:
   0 never bans.
 - \`OVER_BUDGET_REFUSALS_MAX\` 100 per \`MISBEHAVIOUR_WINDOW_REAL_MS\` 10 s:
   requests a peer may have refused by its own budget (a supernode's
-  \`SN_PEER_REQUEST_*\`, the login server's \`LOGIN_PEER_RATE_PER_S\`) before
+  \`SN_PEER_REQUEST_*\`, the login server's \`LOGIN_PEER_RATE_PER_S\` and \`LOGIN_PEER_BURST\`) before
   each one more is an offence. A client waits between tries, so its own budget
   seldom refuses it (the login server's refusals in the 2007 scenarios are
   for logins still in flight, which do not count). A peer that asks whatever it is told is

@@ -183,7 +183,7 @@ export const CONFIG_SPEC = {
   misbehaviourWindowRealMs: int('PATCHDAY_MISBEHAVIOUR_WINDOW_REAL_MS', 10_000, 100, 3_600_000),
   /**
    * Requests a peer may have refused by its own request budget (a supernode's snPeerRequest*, the login server's
-   * loginPeerRate*) per misbehaviourWindowRealMs; each one more is an offence towards a ban (misbehaviourMax). A client
+   * loginPeerRatePerS and loginPeerBurst) per misbehaviourWindowRealMs; each one more is an offence towards a ban (misbehaviourMax). A client
    * waits between tries, so its own budget seldom refuses it; a peer that asks whatever it is told does not (attack 7:
    * 3,500 busy answers a second from one connection, at 88% of the supernode's CPU). 0 = never an offence.
    */
